@@ -1,0 +1,576 @@
+"""Loads mapping files: YAML → validated → compiled :class:`~mediator.mapping.model.MappingSet`.
+
+Every issue in every file is collected before failing, each with ``file:line:col``, the key
+path, what is wrong and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from jinja2 import Template, TemplateSyntaxError
+
+from mediator.errors import MappingError, MappingIssue
+from mediator.mapping.issues import IssueSink
+from mediator.mapping.model import (
+    PARAM_KINDS,
+    Absent,
+    ArgNode,
+    ErrorRule,
+    MappingSet,
+    ParamSpec,
+    RequestSpec,
+    Route,
+    Upstream,
+)
+from mediator.mapping.response_plan import Naming, compile_response
+from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
+from mediator.mapping.templating import XML_ENV, compile_expression, compile_leaf
+from mediator.mapping.values import interpolate, parse_duration, parse_size
+from mediator.mapping.yamlsource import KeyPath, YamlLoadError, load_yaml
+
+__all__ = ["HTTP_METHODS", "SUPPORTED_VERSIONS", "discover_files", "load_mappings"]
+
+SUPPORTED_VERSIONS = (1,)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+_TOP_KEYS = {"version", "service", "routes", "env", "defaults"}
+_SERVICE_KEYS = {
+    "wsdl",
+    "service",
+    "port",
+    "address",
+    "timeout",
+    "connect_timeout",
+    "max_response_size",
+    "namespaces",
+}
+_DEFAULTS_KEYS = {"absent", "naming"}
+_ROUTE_KEYS = {
+    *HTTP_METHODS,
+    "name",
+    "operation",
+    "summary",
+    "params",
+    "headers",
+    "request",
+    "response",
+    "errors",
+}
+_REQUEST_KEYS = {"args", "body", "soap_header"}
+_ERROR_KEYS = {"when", "status", "title"}
+_PARAM_KEYS = {"type", "required", "default", "enum"}
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 3.0
+DEFAULT_MAX_RESPONSE = 10 * 1024 * 1024
+
+
+def discover_files(paths: Iterable[Path]) -> list[Path]:
+    """Mapping files named by ``paths``: files as given, directories searched for ``*.yaml``."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        else:
+            found.append(path)
+    return found
+
+
+def load_mappings(
+    paths: Sequence[Path],
+    *,
+    describe: DescribeWsdl,
+    wsdl_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> MappingSet:
+    """Load, validate and compile mapping files.
+
+    Args:
+        paths: mapping files, or directories holding them.
+        describe: loads a WSDL into plain descriptions (the upstream layer provides it).
+        wsdl_dir: where relative ``service.wsdl`` paths are looked up first; the mapping
+            file's own directory is tried next.
+        environ: the environment for ``${VAR}`` and ``env:``; ``os.environ`` by default.
+
+    Raises:
+        MappingError: listing every issue of every file.
+    """
+    environ = os.environ if environ is None else environ
+    files = discover_files(paths)
+    issues: list[MappingIssue] = []
+    if not files:
+        issues.append(MappingIssue(", ".join(map(str, paths)) or ".", 1, 1, "", "no mapping files found (*.yaml)"))
+        raise MappingError(issues)
+    wsdl_cache: dict[Path, WsdlInfo | str] = {}
+    routes: list[Route] = []
+    upstreams: dict[str, Upstream] = {}
+    for file in files:
+        loader = _FileLoader(file, describe, wsdl_dir, environ, wsdl_cache)
+        file_routes = loader.load()
+        issues.extend(loader.sink.issues)
+        routes.extend(file_routes)
+        if loader.upstream is not None:
+            upstreams[loader.upstream.key] = loader.upstream
+    issues.extend(_duplicate_routes(routes))
+    if issues:
+        raise MappingError(issues)
+    return MappingSet(tuple(routes), upstreams, tuple(str(f) for f in files))
+
+
+def _duplicate_routes(routes: list[Route]) -> list[MappingIssue]:
+    seen: dict[tuple[str, str], Route] = {}
+    issues = []
+    for route in routes:
+        key = (route.method, _PATH_PARAM.sub("{}", route.path))
+        if key in seen:
+            first = seen[key]
+            issues.append(
+                MappingIssue(
+                    route.file,
+                    route.line,
+                    1,
+                    route.method.lower(),
+                    f"{route.method} {route.path} is already mapped at {first.file}:{first.line}",
+                )
+            )
+        else:
+            seen[key] = route
+    return issues
+
+
+def _unknown_keys(sink: IssueSink, raw: Mapping[str, Any], allowed: set[str], path: KeyPath) -> None:
+    for key in raw:
+        if key not in allowed:
+            sink.at_key((*path, key), f"unknown key; expected one of: {', '.join(sorted(allowed))}")
+
+
+class _FileLoader:
+    """Loads one mapping file; issues go to ``sink``."""
+
+    def __init__(
+        self,
+        file: Path,
+        describe: DescribeWsdl,
+        wsdl_dir: Path | None,
+        environ: Mapping[str, str],
+        wsdl_cache: dict[Path, WsdlInfo | str],
+    ) -> None:
+        self.file = file
+        self.describe = describe
+        self.wsdl_dir = wsdl_dir
+        self.environ = environ
+        self.wsdl_cache = wsdl_cache
+        self.sink = IssueSink(str(file))
+        self.upstream: Upstream | None = None
+        self.namespaces: dict[str, str] = {}
+        self.env: dict[str, str] = {}
+        self.naming: Naming = "camel"
+        self.absent: Absent = "omit"
+
+    def load(self) -> list[Route]:
+        try:
+            text = self.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.sink.at(1, 1, f"cannot read mapping file: {exc}")
+            return []
+        try:
+            source = load_yaml(text, str(self.file))
+        except YamlLoadError as exc:
+            self.sink.at(exc.line, exc.column, exc.message)
+            return []
+        self.sink.positions = source.positions
+        raw = source.data
+        if not isinstance(raw, dict):
+            self.sink.at(1, 1, "expected a mapping with version, service and routes")
+            return []
+        _unknown_keys(self.sink, raw, _TOP_KEYS, ())
+        version = raw.get("version")
+        if version is None:
+            self.sink.at(1, 1, f"missing key version; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}")
+        elif version not in SUPPORTED_VERSIONS:
+            self.sink.at_value(("version",), f"unknown version {version!r}; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}")
+            return []
+        self._load_defaults(raw.get("defaults"))
+        self._load_env(raw.get("env"))
+        if "service" not in raw:
+            self.sink.at(1, 1, "missing key service; expected a mapping with at least wsdl")
+            return []
+        self.upstream = self._load_service(raw["service"])
+        routes_raw = raw.get("routes")
+        if routes_raw is None:
+            self.sink.at(1, 1, "missing key routes; expected a list of routes")
+            return []
+        if not isinstance(routes_raw, list):
+            self.sink.at_value(("routes",), "expected a list of routes")
+            return []
+        if self.upstream is None:
+            return []
+        routes = []
+        for index, route_raw in enumerate(routes_raw):
+            route = self._load_route(route_raw, ("routes", index))
+            if route is not None:
+                routes.append(route)
+        return routes
+
+    # -- file-level blocks ---------------------------------------------------------------
+
+    def _load_defaults(self, raw: Any) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.sink.at_value(("defaults",), "expected a mapping with absent and/or naming")
+            return
+        _unknown_keys(self.sink, raw, _DEFAULTS_KEYS, ("defaults",))
+        absent = raw.get("absent", "omit")
+        if absent not in ("omit", "null"):
+            self.sink.at_value(("defaults", "absent"), f"expected omit or null, got {absent!r}")
+        else:
+            self.absent = absent
+        naming = raw.get("naming", "camel")
+        if naming not in ("camel", "keep"):
+            self.sink.at_value(("defaults", "naming"), f"expected camel or keep, got {naming!r}")
+        else:
+            self.naming = naming
+
+    def _load_env(self, raw: Any) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, list):
+            self.sink.at_value(("env",), "expected a list of environment variable names")
+            return
+        for index, name in enumerate(raw):
+            if not isinstance(name, str) or not _ENV_NAME.match(name):
+                self.sink.at_value(("env", index), f"expected an environment variable name, got {name!r}")
+            elif name not in self.environ:
+                self.sink.at_value(("env", index), f"environment variable {name} is not set")
+            else:
+                self.env[name] = self.environ[name]
+
+    def _string(self, raw: Mapping[str, Any], key: str, path: KeyPath) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.sink.at_value((*path, key), f"expected a string, got {type(value).__name__}")
+            return None
+        try:
+            return interpolate(value, self.environ)
+        except KeyError as exc:
+            self.sink.at_value((*path, key), f"environment variable {exc.args[0]} is not set and has no default (use ${{{exc.args[0]}:-default}})")
+            return None
+
+    def _resolve_wsdl(self, name: str) -> Path:
+        candidate = Path(name)
+        if candidate.is_absolute():
+            return candidate
+        bases = [self.wsdl_dir] if self.wsdl_dir else []
+        bases.append(self.file.parent)
+        for base in bases:
+            if (base / candidate).is_file():
+                return (base / candidate).resolve()
+        return ((bases[0]) / candidate).resolve()
+
+    def _describe(self, path: Path) -> WsdlInfo | str:
+        if path not in self.wsdl_cache:
+            try:
+                self.wsdl_cache[path] = self.describe(path)
+            except (OSError, ValueError) as exc:
+                self.wsdl_cache[path] = str(exc)
+        return self.wsdl_cache[path]
+
+    def _load_service(self, raw: Any) -> Upstream | None:
+        path: KeyPath = ("service",)
+        if not isinstance(raw, dict):
+            self.sink.at_value(path, "expected a mapping with at least wsdl")
+            return None
+        _unknown_keys(self.sink, raw, _SERVICE_KEYS, path)
+        self._load_namespaces(raw.get("namespaces"))
+        wsdl_name = self._string(raw, "wsdl", path)
+        if wsdl_name is None:
+            if "wsdl" not in raw:
+                self.sink.at_key(path, "missing key wsdl; expected the WSDL file (under wsdl/)")
+            return None
+        wsdl_path = self._resolve_wsdl(wsdl_name)
+        if not wsdl_path.is_file():
+            self.sink.at_value((*path, "wsdl"), f"WSDL file {wsdl_name!r} not found (looked in {self.wsdl_dir or self.file.parent})")
+            return None
+        info = self._describe(wsdl_path)
+        if isinstance(info, str):
+            self.sink.at_value((*path, "wsdl"), f"cannot load WSDL {wsdl_name!r}: {info}")
+            return None
+        service_name = self._string(raw, "service", path)
+        if service_name is None:
+            if not info.services:
+                self.sink.at_value((*path, "wsdl"), "the WSDL declares no service with a SOAP port")
+                return None
+            service_name = next(iter(info.services))
+        service = info.services.get(service_name)
+        if service is None:
+            self.sink.at_value((*path, "service"), f"no service {service_name!r} in the WSDL; expected one of: {', '.join(info.services)}")
+            return None
+        port_name = self._string(raw, "port", path) or next(iter(service.ports), None)
+        port = service.ports.get(port_name or "")
+        if port is None:
+            self.sink.at_value((*path, "port"), f"no SOAP port {port_name!r} in service {service_name}; expected one of: {', '.join(service.ports) or 'none'}")
+            return None
+        address = self._string(raw, "address", path) or port.address
+        if not address or not re.match(r"^https?://", address):
+            self.sink.at_value((*path, "address"), f"expected an http:// or https:// URL, got {address!r}")
+            return None
+        timeout = self._parse(raw, "timeout", parse_duration, DEFAULT_TIMEOUT, path)
+        connect_timeout = self._parse(raw, "connect_timeout", parse_duration, DEFAULT_CONNECT_TIMEOUT, path)
+        max_bytes = self._parse(raw, "max_response_size", parse_size, DEFAULT_MAX_RESPONSE, path)
+        return Upstream(
+            key=f"{wsdl_path.name}#{service_name}/{port.name}@{address}",
+            wsdl=wsdl_path,
+            service=service_name,
+            port=port,
+            address=address,
+            timeout=float(timeout),
+            connect_timeout=float(min(connect_timeout, timeout)),
+            max_response_bytes=int(max_bytes),
+        )
+
+    def _parse(self, raw: Mapping[str, Any], key: str, parser: Any, default: float, path: KeyPath) -> float:
+        if key not in raw:
+            return default
+        value = raw[key]
+        if isinstance(value, str):
+            value = self._string(raw, key, path)
+            if value is None:
+                return default
+        try:
+            return cast(float, parser(value))
+        except ValueError as exc:
+            self.sink.at_value((*path, key), str(exc))
+            return default
+
+    def _load_namespaces(self, raw: Any) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, dict):
+            self.sink.at_value(("service", "namespaces"), "expected a mapping of prefix to namespace URI")
+            return
+        for prefix, uri in raw.items():
+            if not re.match(r"^[A-Za-z_][\w.\-]*$", prefix) or prefix.lower().startswith("xml"):
+                self.sink.at_key(("service", "namespaces", prefix), f"invalid prefix {prefix!r}; expected an XML name not starting with xml")
+            elif not isinstance(uri, str) or not uri:
+                self.sink.at_value(("service", "namespaces", prefix), "expected a namespace URI")
+            else:
+                self.namespaces[prefix] = uri
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _load_route(self, raw: Any, path: KeyPath) -> Route | None:
+        assert self.upstream is not None
+        if not isinstance(raw, dict):
+            self.sink.at_value(path, "expected a route mapping such as {get: /things/{id}, operation: GetThing}")
+            return None
+        _unknown_keys(self.sink, raw, _ROUTE_KEYS, path)
+        methods = [m for m in HTTP_METHODS if m in raw]
+        if len(methods) != 1:
+            self.sink.at_key(path, f"expected exactly one of {', '.join(HTTP_METHODS)} with the route's path, got {len(methods)}")
+            return None
+        method = methods[0]
+        url = raw[method]
+        if not isinstance(url, str) or not url.startswith("/"):
+            self.sink.at_value((*path, method), f"expected a path starting with /, got {url!r}")
+            return None
+        op_name = raw.get("operation")
+        operations = self.upstream.port.operations
+        if not isinstance(op_name, str):
+            self.sink.at_key(path, f"missing key operation; expected one of: {', '.join(operations)}")
+            return None
+        operation = operations.get(op_name)
+        if operation is None:
+            self.sink.at_value((*path, "operation"), f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: {', '.join(operations)}")
+            return None
+        params = self._load_params(raw.get("params"), url, (*path, "params"))
+        headers = self._load_headers(raw.get("headers"), (*path, "headers"))
+        request = self._load_request(raw.get("request"), operation, (*path, "request"))
+        response = compile_response(
+            raw.get("response"),
+            operation.output,
+            self.namespaces,
+            self.sink,
+            (*path, "response"),
+            naming=self.naming,
+            absent=self.absent,
+        )
+        errors = self._load_errors(raw.get("errors"), (*path, "errors"))
+        name = raw.get("name") or f"{method.upper()} {url}"
+        if request is None or response is None:
+            return None
+        line, _ = self.sink.positions.key(path)
+        return Route(
+            name=str(name),
+            method=method.upper(),
+            path=url,
+            file=str(self.file),
+            line=line,
+            upstream=self.upstream,
+            operation=operation,
+            params=params,
+            headers=headers,
+            env=self.env,
+            request=request,
+            response=response,
+            errors=errors,
+            summary=str(raw.get("summary", "")),
+        )
+
+    def _load_params(self, raw: Any, url: str, path: KeyPath) -> tuple[ParamSpec, ...]:
+        in_path = _PATH_PARAM.findall(url)
+        declared: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
+        if raw is not None:
+            if not isinstance(raw, dict):
+                self.sink.at_value(path, "expected a mapping with path and/or query")
+            else:
+                _unknown_keys(self.sink, raw, {"path", "query"}, path)
+                for location in ("path", "query"):
+                    block = raw.get(location)
+                    if block is None:
+                        continue
+                    if not isinstance(block, dict):
+                        self.sink.at_value((*path, location), "expected a mapping of parameter name to type")
+                        continue
+                    declared[location] = block
+        specs = []
+        for name, spec in declared["path"].items():
+            if name not in in_path:
+                self.sink.at_key((*path, "path", name), f"path parameter {name!r} is not in the route path; path parameters: {', '.join(in_path) or 'none'}")
+        for name in in_path:
+            specs.append(self._param(name, "path", declared["path"].get(name, "string"), (*path, "path", name)))
+        for name, spec in declared["query"].items():
+            specs.append(self._param(name, "query", spec, (*path, "query", name)))
+        return tuple(specs)
+
+    def _param(self, name: str, location: str, raw: Any, path: KeyPath) -> ParamSpec:
+        spec: dict[str, Any] = {"type": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, str | dict):
+            self.sink.at_value(path, f"expected a type ({', '.join(PARAM_KINDS)}) or a mapping with type/required/default/enum")
+        _unknown_keys(self.sink, spec, _PARAM_KEYS, path)
+        kind = spec.get("type", "string")
+        if kind not in PARAM_KINDS:
+            self.sink.at_value(path if isinstance(raw, str) else (*path, "type"), f"unknown type {kind!r}; expected one of: {', '.join(PARAM_KINDS)}")
+            kind = "string"
+        required = spec.get("required", location == "path")
+        if location == "path" and required is not True:
+            self.sink.at_value((*path, "required"), "path parameters are always required")
+        enum = spec.get("enum")
+        if enum is not None and (not isinstance(enum, list) or not enum):
+            self.sink.at_value((*path, "enum"), "expected a non-empty list of allowed values")
+            enum = None
+        return ParamSpec(
+            name=name,
+            location=cast(Any, location),
+            kind=kind,
+            required=bool(required),
+            default=spec.get("default"),
+            enum=tuple(enum) if enum else None,
+        )
+
+    def _load_headers(self, raw: Any, path: KeyPath) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.sink.at_value(path, "expected a list of HTTP header names the templates may read")
+            return ()
+        names = []
+        for index, name in enumerate(raw):
+            if not isinstance(name, str) or not _HEADER_NAME.match(name):
+                self.sink.at_value((*path, index), f"expected an HTTP header name, got {name!r}")
+            else:
+                names.append(name.lower())
+        return tuple(names)
+
+    def _template(self, source: Any, path: KeyPath) -> Template | None:
+        if not isinstance(source, str):
+            self.sink.at_value(path, "expected an XML template (a string)")
+            return None
+        try:
+            return XML_ENV.from_string(source)
+        except TemplateSyntaxError as exc:
+            self.sink.at_value(path, f"template does not compile: {exc.message}", line_offset=max(exc.lineno - 1, 0) or 0)
+            return None
+
+    def _load_request(self, raw: Any, operation: OperationInfo, path: KeyPath) -> RequestSpec | None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            self.sink.at_value(path, "expected a mapping with args or body, and optionally soap_header")
+            return None
+        _unknown_keys(self.sink, raw, _REQUEST_KEYS, path)
+        if "args" in raw and "body" in raw:
+            self.sink.at_key((*path, "body"), "give either args (serialized against the WSDL) or body (raw XML), not both")
+            return None
+        header = self._template(raw["soap_header"], (*path, "soap_header")) if "soap_header" in raw else None
+        if "body" in raw:
+            body = self._template(raw["body"], (*path, "body"))
+            return RequestSpec(body=body, soap_header=header) if body is not None else None
+        args = self._compile_args(raw.get("args", {}), operation.input, (*path, "args"))
+        return RequestSpec(args=args, soap_header=header)
+
+    def _compile_args(self, raw: Any, element: ElementInfo | None, path: KeyPath) -> ArgNode:
+        if isinstance(raw, str):
+            try:
+                return compile_leaf(raw)
+            except TemplateSyntaxError as exc:
+                self.sink.at_value(path, f"template does not compile: {exc.message}")
+                return None
+        if isinstance(raw, list):
+            return [self._compile_args(item, element, (*path, i)) for i, item in enumerate(raw)]
+        if isinstance(raw, dict):
+            children = element.type.children if element is not None else ()
+            names = [c.local for c in children]
+            compiled: dict[str, ArgNode] = {}
+            for key, value in raw.items():
+                child = next((c for c in children if c.local == key), None)
+                if element is not None and child is None and not element.type.open:
+                    expected = ", ".join(names) or "nothing (the element has no children)"
+                    self.sink.at_key((*path, key), f"no element {key!r} in {element.local}; expected one of: {expected}")
+                    continue
+                compiled[key] = self._compile_args(value, child, (*path, key))
+            if element is not None and not element.type.open:
+                for child in children:
+                    if child.min_occurs > 0 and child.local not in raw:
+                        self.sink.at_key(path, f"missing required element {child.local!r} of {element.local}")
+            return compiled
+        return raw
+
+    def _load_errors(self, raw: Any, path: KeyPath) -> tuple[ErrorRule, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.sink.at_value(path, "expected a list of {when, status, title} rules")
+            return ()
+        rules = []
+        for index, rule in enumerate(raw):
+            rule_path = (*path, index)
+            if not isinstance(rule, dict):
+                self.sink.at_value(rule_path, "expected a mapping with when and status")
+                continue
+            _unknown_keys(self.sink, rule, _ERROR_KEYS, rule_path)
+            when = rule.get("when")
+            status = rule.get("status")
+            if not isinstance(when, str):
+                self.sink.at_key(rule_path, "missing key when; expected a Jinja expression over fault (code, string, detail…)")
+                continue
+            if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+                self.sink.at_value((*rule_path, "status") if "status" in rule else rule_path, f"expected an HTTP error status 400-599, got {status!r}")
+                continue
+            try:
+                compiled = compile_expression(when)
+            except TemplateSyntaxError as exc:
+                self.sink.at_value((*rule_path, "when"), f"expression does not compile: {exc.message}")
+                continue
+            title = rule.get("title")
+            rules.append(ErrorRule(source=when, when=compiled, status=status, title=str(title) if title else None))
+        return tuple(rules)

@@ -1,0 +1,176 @@
+"""The compiled mapping model: what the gateway serves, built once at load.
+
+Every object here is immutable and holds already-compiled templates and XPath expressions;
+nothing is parsed per request. The loader (:mod:`mediator.mapping.loader`) builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+from jinja2 import Template
+from lxml import etree
+
+from mediator.mapping.service_info import ElementInfo, OperationInfo, PortInfo
+from mediator.mapping.templating import CompiledExpression
+
+__all__ = [
+    "FIELD_KINDS",
+    "PARAM_KINDS",
+    "Absent",
+    "ArgNode",
+    "ErrorRule",
+    "FieldKind",
+    "FieldSpec",
+    "MappingSet",
+    "ParamSpec",
+    "RequestSpec",
+    "ResponseSpec",
+    "Route",
+    "Upstream",
+]
+
+FieldKind: TypeAlias = Literal[
+    "string",
+    "integer",
+    "number",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "time",
+    "base64",
+    "xml",
+    "object",
+]
+FIELD_KINDS: tuple[str, ...] = (
+    "string",
+    "integer",
+    "number",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "time",
+    "base64",
+    "xml",
+)
+PARAM_KINDS: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime")
+Absent: TypeAlias = Literal["omit", "null"]
+
+ArgNode: TypeAlias = Any
+"""A compiled ``request.args`` tree: dicts and lists of literals, expressions and templates."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upstream:
+    """One SOAP endpoint: a WSDL port at an address, with its call limits."""
+
+    key: str
+    wsdl: Path
+    service: str
+    port: PortInfo
+    address: str
+    timeout: float
+    connect_timeout: float
+    max_response_bytes: int
+
+    @property
+    def soap_version(self) -> str:
+        """``"1.1"`` or ``"1.2"``, from the port's binding."""
+        return self.port.soap_version
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSpec:
+    """A typed path or query parameter."""
+
+    name: str
+    location: Literal["path", "query"]
+    kind: str = "string"
+    required: bool = True
+    default: Any = None
+    enum: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestSpec:
+    """How the SOAP request is built: from ``args`` (zeep serializes) or a ``body`` template."""
+
+    args: ArgNode = None
+    body: Template | None = None
+    soap_header: Template | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldSpec:
+    """One JSON field: an XPath relative to its parent, a type, and list-ness.
+
+    ``fields`` is set for objects; ``kind`` is then ``"object"``.
+    """
+
+    name: str
+    source: str
+    xpath: etree.XPath
+    kind: FieldKind
+    is_list: bool
+    absent: Absent
+    fields: tuple[FieldSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseSpec:
+    """How the JSON answer is extracted from the SOAP Body."""
+
+    root_source: str
+    root: etree.XPath
+    fields: tuple[FieldSpec, ...]
+    template: CompiledExpression | None = None
+    namespaces: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorRule:
+    """Maps a SOAP fault to an HTTP status when ``when`` is true for it."""
+
+    source: str
+    when: CompiledExpression
+    status: int
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """One HTTP route bound to one SOAP operation."""
+
+    name: str
+    method: str
+    path: str
+    file: str
+    line: int
+    upstream: Upstream
+    operation: OperationInfo
+    params: tuple[ParamSpec, ...]
+    headers: tuple[str, ...]
+    env: dict[str, str]
+    request: RequestSpec
+    response: ResponseSpec
+    errors: tuple[ErrorRule, ...]
+    summary: str = ""
+
+    @property
+    def input(self) -> ElementInfo | None:
+        """The operation's input Body element."""
+        return self.operation.input
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSet:
+    """Every route of every mapping file, loaded and compiled together."""
+
+    routes: tuple[Route, ...]
+    upstreams: dict[str, Upstream]
+    files: tuple[str, ...]

@@ -1,0 +1,109 @@
+"""SOAP envelopes: reading a response into header, body or fault; writing a request envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lxml import etree
+
+from mediator.errors import UpstreamProtocolError
+from mediator.translate.fault import parse_fault
+from mediator.translate.xmlsafe import XMLLimits, XMLRejected, parse_xml
+
+__all__ = [
+    "SOAP11_ENV",
+    "SOAP12_ENV",
+    "SOAP_ENV_BY_VERSION",
+    "Envelope",
+    "build_envelope",
+    "read_envelope",
+]
+
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+SOAP_ENV_BY_VERSION = {"1.1": SOAP11_ENV, "1.2": SOAP12_ENV}
+_VERSION_BY_ENV = {SOAP11_ENV: "1.1", SOAP12_ENV: "1.2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed SOAP response envelope (never a fault: faults are raised)."""
+
+    version: str
+    header: etree._Element | None
+    body: etree._Element
+
+
+def read_envelope(
+    data: bytes,
+    *,
+    expected_version: str,
+    http_status: int | None = None,
+    upstream: str = "",
+    limits: XMLLimits | None = None,
+) -> Envelope:
+    """Parse a SOAP response; return its parts, or raise its Fault.
+
+    Raises:
+        Fault: the Body holds a SOAP Fault (of either version).
+        UpstreamProtocolError: the bytes are not a usable SOAP envelope of the expected version.
+    """
+    try:
+        root = parse_xml(data, limits) if limits else parse_xml(data)
+    except XMLRejected as exc:
+        raise UpstreamProtocolError(str(exc), upstream=upstream, status=http_status) from None
+    namespace = etree.QName(root).namespace
+    if etree.QName(root).localname != "Envelope" or namespace not in _VERSION_BY_ENV:
+        raise UpstreamProtocolError(
+            "the response is XML but not a SOAP envelope", upstream=upstream, status=http_status
+        )
+    version = _VERSION_BY_ENV[namespace]
+    header = root.find(f"{{{namespace}}}Header")
+    body = root.find(f"{{{namespace}}}Body")
+    if body is None:
+        raise UpstreamProtocolError("the SOAP envelope has no Body", upstream=upstream, status=http_status)
+    first = next(iter(body), None)
+    while first is not None and not isinstance(first.tag, str):
+        first = first.getnext()
+    if first is not None and first.tag == f"{{{namespace}}}Fault":
+        raise parse_fault(first, version, http_status=http_status, upstream=upstream)
+    if version != expected_version:
+        raise UpstreamProtocolError(
+            f"a SOAP {version} envelope answered a SOAP {expected_version} request",
+            upstream=upstream,
+            status=http_status,
+        )
+    return Envelope(version, header, body)
+
+
+def build_envelope(
+    version: str,
+    body_xml: str,
+    *,
+    header_xml: str | None = None,
+    namespaces: Mapping[str, str] | None = None,
+) -> bytes:
+    """Wrap already-rendered Body (and Header) content in an envelope of the given version.
+
+    The mapping's namespace prefixes are declared on the Envelope so templates can use them.
+
+    Raises:
+        XMLRejected: when the result is not well-formed XML.
+    """
+    env_ns = SOAP_ENV_BY_VERSION[version]
+    declarations = "".join(
+        f' xmlns:{prefix}="{_attr(uri)}"' for prefix, uri in (namespaces or {}).items() if prefix != "soapenv"
+    )
+    header = f"<soapenv:Header>{header_xml}</soapenv:Header>" if header_xml else ""
+    text = (
+        f'<soapenv:Envelope xmlns:soapenv="{env_ns}"{declarations}>'
+        f"{header}<soapenv:Body>{body_xml}</soapenv:Body></soapenv:Envelope>"
+    )
+    data = text.encode("utf-8")
+    parse_xml(data)  # rendered templates must be well-formed
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + data
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -1,0 +1,82 @@
+"""SOAP 1.1 and 1.2 faults, parsed into :class:`mediator.errors.Fault`."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from mediator.errors import Fault
+from mediator.translate.xmljson import element_to_data
+
+__all__ = ["parse_fault"]
+
+_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+
+
+def _qname_value(element: etree._Element | None) -> tuple[str, str | None]:
+    """Resolve a QName-valued text (``soap:Client``) against the element's namespaces."""
+    if element is None or not element.text:
+        return "", None
+    text = element.text.strip()
+    prefix, _, local = text.rpartition(":")
+    namespace = element.nsmap.get(prefix or None)
+    return local, namespace
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    return "".join(element.itertext()).strip()
+
+
+def _detail(element: etree._Element | None) -> object:
+    if element is None:
+        return None
+    entries = [c for c in element if isinstance(c.tag, str)]
+    if not entries:
+        text = (element.text or "").strip()
+        return text or None
+    data = {}
+    for entry in entries:
+        data[etree.QName(entry).localname] = element_to_data(entry)
+    return data
+
+
+def parse_fault(
+    fault: etree._Element, version: str, *, http_status: int | None = None, upstream: str = ""
+) -> Fault:
+    """Build a :class:`Fault` from a ``Fault`` element of the given SOAP version."""
+    if version == "1.2":
+        ns = f"{{{_SOAP12}}}"
+        code, code_ns = _qname_value(fault.find(f"{ns}Code/{ns}Value"))
+        subcodes: list[str] = []
+        sub = fault.find(f"{ns}Code/{ns}Subcode")
+        while sub is not None:
+            local, _ = _qname_value(sub.find(f"{ns}Value"))
+            subcodes.append(local)
+            sub = sub.find(f"{ns}Subcode")
+        reason = fault.find(f"{ns}Reason/{ns}Text")
+        return Fault(
+            code=code or "Receiver",
+            code_namespace=code_ns,
+            string=_text(reason) or "",
+            soap_version="1.2",
+            subcodes=tuple(subcodes),
+            actor=_text(fault.find(f"{ns}Role")) or _text(fault.find(f"{ns}Node")),
+            detail=_detail(fault.find(f"{ns}Detail")),
+            http_status=http_status,
+            upstream=upstream,
+        )
+    code, code_ns = _qname_value(fault.find("faultcode"))
+    # Dotted 1.1 codes (Client.Authentication) keep their first part as the code.
+    head, _, rest = code.partition(".")
+    return Fault(
+        code=head or "Server",
+        code_namespace=code_ns,
+        string=_text(fault.find("faultstring")) or "",
+        soap_version="1.1",
+        subcodes=tuple(rest.split(".")) if rest else (),
+        actor=_text(fault.find("faultactor")),
+        detail=_detail(fault.find("detail")),
+        http_status=http_status,
+        upstream=upstream,
+    )
