@@ -82,5 +82,4 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
 
 def get_logger(name: str | None = None) -> Any:
     """Return a structlog logger; ``name`` is bound as ``logger`` when given."""
-    log = structlog.get_logger()
-    return log.bind(logger=name) if name else log
+    return structlog.get_logger(logger=name) if name else structlog.get_logger()

@@ -423,6 +423,7 @@ class _FileLoader:
             request=request,
             response=response,
             errors=errors,
+            namespaces=self.namespaces,
             summary=str(raw.get("summary", "")),
         )
 

@@ -159,6 +159,7 @@ class Route:
     request: RequestSpec
     response: ResponseSpec
     errors: tuple[ErrorRule, ...]
+    namespaces: dict[str, str] = field(default_factory=dict)
     summary: str = ""
 
     @property

@@ -40,7 +40,7 @@ SCALAR_KINDS: tuple[str, ...] = (
 )
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, repr=False)
 class TypeInfo:
     """An XSD type: a scalar kind, or a complex type with child elements and attributes.
 
@@ -53,6 +53,9 @@ class TypeInfo:
     attributes: tuple[AttributeInfo, ...] = ()
     enumeration: tuple[str, ...] = ()
     open: bool = False  # xsd:any or anyType content: children are not known in advance
+
+    def __repr__(self) -> str:
+        return f"TypeInfo({self.name!r}, scalar={self.scalar!r}, children={len(self.children)})"
 
     def child(self, namespace: str | None, local: str) -> ElementInfo | None:
         """Return the child element with this namespace and local name, if the type has one."""

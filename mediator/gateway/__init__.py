@@ -1,0 +1,3 @@
+"""The gateway layer: the aiohttp application, its routes, middlewares and policies."""
+
+__all__: list[str] = []

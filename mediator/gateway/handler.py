@@ -1,0 +1,84 @@
+"""The request handler of a mapped route: JSON in → SOAP call → typed JSON out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from mediator.errors import ClientError
+from mediator.gateway.state import request_state
+from mediator.mapping.model import Route
+from mediator.translate.context import build_context
+from mediator.translate.jsonio import dumps, loads_strict
+from mediator.translate.request import render_request
+from mediator.translate.response import extract_response
+from mediator.upstream.client import SoapClient
+
+__all__ = ["SOAP_CLIENT_KEY", "RouteHandler", "read_json_body"]
+
+SOAP_CLIENT_KEY = web.AppKey("soap_client", SoapClient)
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def read_json_body(request: web.Request, *, timeout: float) -> Any:
+    """The request's JSON body (``None`` when there is none).
+
+    Raises:
+        ClientError: 415 when the body is not JSON, 408 when it does not arrive in time,
+            400 when it is not valid JSON.
+    """
+    if request.method not in _BODY_METHODS or not request.body_exists:
+        return None
+    ctype = request.content_type
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise ClientError(f"expected a JSON body (application/json), got {ctype!r}", status=415)
+    charset = request.charset
+    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
+        raise ClientError(f"expected UTF-8 JSON, got charset {charset!r}")
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise ClientError(f"the request body did not arrive within {timeout:g}s", status=408) from None
+    if not raw.strip():
+        return None
+    return loads_strict(raw)
+
+
+class RouteHandler:
+    """Serves one route; all per-route work was compiled at load."""
+
+    __slots__ = ("_body_timeout", "route")
+
+    def __init__(self, route: Route, *, body_timeout: float) -> None:
+        self.route = route
+        self._body_timeout = body_timeout
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        route = self.route
+        client = request.app[SOAP_CLIENT_KEY]
+        state = request_state(request)
+        state.route = route
+        body = await read_json_body(request, timeout=self._body_timeout)
+        started = time.perf_counter()
+        context = build_context(
+            route, path=request.match_info, query=request.query, body=body, headers=request.headers
+        )
+        rendered = render_request(route, context)
+        envelope = client.build(route, rendered)
+        rendered_at = time.perf_counter()
+        state.timings["render"] = rendered_at - started
+        try:
+            call = await client.call(route, envelope, request_id=state.request_id)
+        finally:
+            state.timings["upstream"] = time.perf_counter() - rendered_at
+        state.upstream_status = call.status
+        transform_started = time.perf_counter()
+        data = extract_response(route.response, call.envelope.body)
+        payload = dumps(data)
+        state.timings["transform"] = time.perf_counter() - transform_started
+        return web.Response(body=payload, status=route.response.status, content_type="application/json")

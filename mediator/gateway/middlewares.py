@@ -1,0 +1,160 @@
+"""Middlewares: request context and access log (outermost), then errors → problem+json."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from mediator.errors import (
+    ClientError,
+    ExtractError,
+    Fault,
+    MediatorError,
+    RenderError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from mediator.gateway.faults import fault_status
+from mediator.gateway.problems import problem_response
+from mediator.gateway.state import RequestState, bind_state, request_state
+from mediator.log import get_logger
+
+__all__ = ["REQUEST_ID_HEADER", "problem_middleware", "request_context_middleware"]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_log = get_logger("mediator.gateway")
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind a request id, return it, and write one access line per request."""
+    structlog.contextvars.clear_contextvars()
+    state = RequestState(request_id=_request_id(request))
+    bind_state(request, state)
+    structlog.contextvars.bind_contextvars(request_id=state.request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = state.request_id
+        return response
+    except web.HTTPException as exc:  # raised by aiohttp below the problem middleware
+        status = exc.status
+        exc.headers[REQUEST_ID_HEADER] = state.request_id
+        raise
+    finally:
+        route = state.route
+        _log.info(
+            "gateway.request_handled",
+            method=request.method,
+            path=request.path,
+            status=status,
+            route=route.name if route else None,
+            operation=route.operation.name if route else None,
+            upstream_status=state.upstream_status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
+        )
+
+
+def _http_problem(exc: web.HTTPException, request: web.Request, request_id: str) -> web.Response:
+    slugs = {
+        404: ("not-found", "Not Found", f"no route for {request.path}"),
+        405: ("method-not-allowed", "Method Not Allowed", f"{request.method} is not mapped for {request.path}"),
+        413: ("payload-too-large", "Payload Too Large", "the request body is too large"),
+    }
+    slug, title, detail = slugs.get(exc.status, ("invalid-request", exc.reason, None))
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return problem_response(
+        slug, exc.status, title, detail=detail, request_id=request_id, instance=request.path, headers=headers
+    )
+
+
+def _problem(exc: BaseException, request: web.Request, state: RequestState) -> web.Response:
+    rid, path = state.request_id, request.path
+    if isinstance(exc, ClientError):
+        return problem_response(
+            "invalid-request", exc.status, "Invalid Request", detail=exc.detail, request_id=rid, instance=path, pointer=exc.pointer
+        )
+    if isinstance(exc, Fault):
+        status, title = fault_status(state.route, exc)
+        _log.info("gateway.fault_returned", fault_code=exc.code, status=status)
+        fault = {"code": exc.code, "subcodes": list(exc.subcodes) or None, "reason": exc.string, "actor": exc.actor, "detail": exc.detail}
+        return problem_response(
+            "upstream-fault",
+            status,
+            title or "Upstream Fault",
+            detail=exc.string,
+            request_id=rid,
+            instance=path,
+            fault={k: v for k, v in fault.items() if v is not None},
+        )
+    if isinstance(exc, UpstreamTimeout):
+        _log.warning("upstream.call_timed_out", upstream=exc.upstream, reason=str(exc))
+        return problem_response(
+            "upstream-timeout", 504, "Upstream Timeout", detail="the SOAP service did not answer in time", request_id=rid, instance=path
+        )
+    if isinstance(exc, UpstreamUnavailable):
+        _log.warning("upstream.call_failed", upstream=exc.upstream, reason=str(exc))
+        return problem_response(
+            "upstream-unavailable", 502, "Upstream Unavailable", detail="the SOAP service could not be reached", request_id=rid, instance=path
+        )
+    if isinstance(exc, UpstreamProtocolError):
+        _log.warning("upstream.response_rejected", upstream=exc.upstream, reason=str(exc), upstream_status=exc.status)
+        return problem_response(
+            "upstream-invalid-response",
+            502,
+            "Invalid Upstream Response",
+            detail="the SOAP service answered with something that is not a usable SOAP response",
+            request_id=rid,
+            instance=path,
+        )
+    if isinstance(exc, ExtractError):
+        _log.warning("translate.extract_failed", reason=str(exc))
+        return problem_response(
+            "upstream-unexpected-response",
+            502,
+            "Unexpected Upstream Response",
+            detail="the SOAP response does not have the shape or types the mapping expects",
+            request_id=rid,
+            instance=path,
+        )
+    if isinstance(exc, RenderError):
+        _log.error("translate.render_failed", reason=str(exc))
+        return problem_response(
+            "mapping-error", 500, "Mapping Error", detail="the route's mapping could not build the request", request_id=rid, instance=path
+        )
+    _log.error("gateway.request_crashed", exc_info=exc)
+    return problem_response(
+        "internal-error", 500, "Internal Server Error", detail="the gateway failed; quote the request id", request_id=rid, instance=path
+    )
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every exception into an RFC 9457 problem response; never leak internals."""
+    state = request_state(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _http_problem(exc, request, state.request_id)
+    except (MediatorError, Exception) as exc:
+        return _problem(exc, request, state)

@@ -1,0 +1,62 @@
+"""Renders a route's request templates from a context: args for zeep, or body XML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Template, TemplateError, UndefinedError
+
+from mediator.errors import ClientError, RenderError
+from mediator.mapping.model import ArgNode, Route
+from mediator.translate.coerce import coerce_args
+
+__all__ = ["RenderedRequest", "render_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedRequest:
+    """The request content: ``args`` (validated, XSD-typed) or ``body_xml``; optional header."""
+
+    args: dict[str, Any] | None
+    body_xml: str | None
+    header_xml: str | None
+
+
+def _render_node(node: ArgNode, context: dict[str, Any]) -> Any:
+    if isinstance(node, Template):
+        return node.render(context)
+    if callable(node):
+        return node(**context)
+    if isinstance(node, dict):
+        return {key: _render_node(value, context) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_render_node(value, context) for value in node]
+    return node
+
+
+def _missing(exc: UndefinedError) -> ClientError:
+    message = exc.message or "a value is undefined"
+    return ClientError(f"the request lacks a value the mapping needs: {message}")
+
+
+def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
+    """Render the route's request for one call.
+
+    Raises:
+        ClientError: the client's input lacks a value, or has one of the wrong type.
+        RenderError: a template failed for another reason (a mapping bug).
+    """
+    spec = route.request
+    try:
+        header = spec.soap_header.render(context) if spec.soap_header is not None else None
+        if spec.body is not None:
+            return RenderedRequest(args=None, body_xml=spec.body.render(context), header_xml=header)
+        rendered = _render_node(spec.args, context) if spec.args is not None else {}
+    except UndefinedError as exc:
+        raise _missing(exc) from None
+    except ClientError:
+        raise
+    except (TemplateError, TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
+        raise RenderError(f"{route.file}:{route.line}: request template failed: {exc}") from exc
+    return RenderedRequest(args=coerce_args(route.input, rendered), body_xml=None, header_xml=header)

@@ -1,0 +1,150 @@
+"""Calls a route's SOAP operation: builds the envelope (zeep or template), sends it, reads it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import zeep.exceptions
+from lxml import etree
+
+from mediator.errors import ClientError, RenderError, UpstreamProtocolError
+from mediator.mapping.model import Route, Upstream
+from mediator.translate.envelope import SOAP_ENV_BY_VERSION, Envelope, build_envelope, read_envelope
+from mediator.translate.request import RenderedRequest
+from mediator.translate.xmlsafe import XMLRejected, parse_xml
+from mediator.types import Transport
+from mediator.upstream.wsdl import WsdlRegistry
+
+__all__ = ["SoapCall", "SoapClient", "soap_headers"]
+
+_XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
+
+
+@dataclass(frozen=True, slots=True)
+class SoapCall:
+    """The outcome of one successful call: the envelope and what crossed the wire."""
+
+    envelope: Envelope
+    status: int
+    request_body: bytes
+    response_body: bytes
+    upstream_seconds: float
+
+
+def soap_headers(upstream: Upstream, action: str, request_id: str | None) -> dict[str, str]:
+    """HTTP headers for a SOAP request: the content type and action of the port's version."""
+    headers: dict[str, str] = {}
+    if upstream.soap_version == "1.2":
+        ctype = "application/soap+xml; charset=utf-8"
+        if action:
+            ctype += f'; action="{action}"'
+        headers["Content-Type"] = ctype
+    else:
+        headers["Content-Type"] = "text/xml; charset=utf-8"
+        headers["SOAPAction"] = f'"{action}"'
+    headers["Accept"] = "application/soap+xml, text/xml, */*;q=0.1"
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return headers
+
+
+class SoapClient:
+    """Builds and sends the SOAP request of a route through a :class:`Transport`."""
+
+    def __init__(self, registry: WsdlRegistry, transport: Transport) -> None:
+        self._registry = registry
+        self._transport = transport
+        self._proxies: dict[str, Any] = {}
+
+    def _proxy(self, upstream: Upstream) -> Any:
+        proxy = self._proxies.get(upstream.key)
+        if proxy is None:
+            client = self._registry.client(upstream.wsdl)
+            proxy = client.bind(upstream.service, upstream.port.name)
+            self._proxies[upstream.key] = proxy
+        return proxy
+
+    def build(self, route: Route, rendered: RenderedRequest) -> bytes:
+        """The request envelope as bytes.
+
+        Raises:
+            ClientError: the arguments do not validate against the operation's schema.
+            RenderError: a template rendered XML that is not well-formed.
+        """
+        upstream = route.upstream
+        if rendered.body_xml is not None:
+            try:
+                return build_envelope(
+                    upstream.soap_version,
+                    rendered.body_xml,
+                    header_xml=rendered.header_xml,
+                    namespaces=route.namespaces,
+                )
+            except XMLRejected as exc:
+                raise RenderError(f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}") from None
+        client = self._registry.client(upstream.wsdl)
+        try:
+            envelope = client.create_message(self._proxy(upstream), route.operation.name, **(rendered.args or {}))
+        except zeep.exceptions.ValidationError as exc:
+            raise ClientError(f"the request does not fit {route.operation.name}: {exc.message}") from None
+        except (TypeError, ValueError) as exc:
+            raise ClientError(f"the request does not fit {route.operation.name}: {exc}") from None
+        if rendered.header_xml:
+            self._add_header(route, envelope, rendered.header_xml)
+        return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+    @staticmethod
+    def _add_header(route: Route, envelope: etree._Element, header_xml: str) -> None:
+        env_ns = SOAP_ENV_BY_VERSION[route.upstream.soap_version]
+        declarations = "".join(f' xmlns:{p}="{u}"' for p, u in route.namespaces.items())
+        try:
+            wrapper = parse_xml(f"<h{declarations}>{header_xml}</h>".encode())
+        except XMLRejected as exc:
+            raise RenderError(f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}") from None
+        header = envelope.find(f"{{{env_ns}}}Header")
+        if header is None:
+            header = etree.Element(f"{{{env_ns}}}Header")
+            envelope.insert(0, header)
+        for child in list(wrapper):
+            header.append(child)
+
+    async def call(self, route: Route, envelope: bytes, *, request_id: str | None = None) -> SoapCall:
+        """Send a built envelope and read the answer.
+
+        Raises:
+            Fault: the upstream answered with a SOAP Fault.
+            UpstreamTimeout, UpstreamUnavailable, UpstreamProtocolError: see :mod:`mediator.errors`.
+        """
+        upstream = route.upstream
+        headers = soap_headers(upstream, route.operation.soap_action, request_id)
+        started = time.perf_counter()
+        response = await self._transport.send(
+            upstream.address,
+            envelope,
+            headers,
+            timeout=upstream.timeout,
+            connect_timeout=upstream.connect_timeout,
+            max_bytes=upstream.max_response_bytes,
+        )
+        elapsed = time.perf_counter() - started
+        ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        is_xml = ctype in _XML_TYPES or ctype.endswith("+xml")
+        if not is_xml:
+            raise UpstreamProtocolError(
+                f"HTTP {response.status} with content type {ctype or 'none'!r}, not SOAP",
+                upstream=upstream.address,
+                status=response.status,
+            )
+        parsed = read_envelope(
+            response.body,
+            expected_version=upstream.soap_version,
+            http_status=response.status,
+            upstream=upstream.address,
+        )
+        if response.status != 200:
+            raise UpstreamProtocolError(
+                f"HTTP {response.status} without a SOAP fault", upstream=upstream.address, status=response.status
+            )
+        return SoapCall(parsed, response.status, envelope, response.body, elapsed)
