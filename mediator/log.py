@@ -81,5 +81,5 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
 
 
 def get_logger(name: str | None = None) -> Any:
-    """Return a structlog logger; ``name`` is bound as ``logger`` when given."""
-    return structlog.get_logger(logger=name) if name else structlog.get_logger()
+    """Return a lazy structlog logger; ``name`` is bound as ``component`` when given."""
+    return structlog.get_logger(component=name) if name else structlog.get_logger()
