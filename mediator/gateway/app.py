@@ -49,7 +49,7 @@ def create_app(
     else:
         app[SOAP_CLIENT_KEY] = SoapClient(registry, transport)
     for route in mappings.routes:
-        app.router.add_route(route.method, route.path, RouteHandler(route, body_timeout=settings.body_timeout))
+        app.router.add_route(route.method, route.path, RouteHandler(route, body_timeout=settings.body_timeout).handle)
     _log.info("gateway.routes_loaded", routes=len(mappings.routes), files=len(mappings.files))
     return app
 

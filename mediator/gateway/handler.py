@@ -58,7 +58,8 @@ class RouteHandler:
         self.route = route
         self._body_timeout = body_timeout
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
+        """Translate one request."""
         route = self.route
         client = request.app[SOAP_CLIENT_KEY]
         state = request_state(request)

@@ -8,9 +8,8 @@ from aiohttp import web
 
 from mediator.mapping.model import Route
 
-__all__ = ["RequestState", "request_state"]
+__all__ = ["STATE_KEY", "RequestState", "bind_state", "request_state"]
 
-_KEY = "mediator.state"
 
 
 @dataclass(slots=True)
@@ -23,12 +22,14 @@ class RequestState:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+STATE_KEY = web.RequestKey("mediator_state", RequestState)
+
+
 def request_state(request: web.Request) -> RequestState:
     """The state bound to ``request`` by the request-context middleware."""
-    state: RequestState = request[_KEY]
-    return state
+    return request[STATE_KEY]
 
 
 def bind_state(request: web.Request, state: RequestState) -> None:
     """Attach ``state`` to ``request``."""
-    request[_KEY] = state
+    request[STATE_KEY] = state
