@@ -17,7 +17,7 @@ from mediator.errors import ClientError
 from mediator.mapping.service_info import ElementInfo, TypeInfo
 from mediator.translate.xmlsafe import xml_safe_text
 
-__all__ = ["coerce_args"]
+__all__ = ["coerce_args", "ensure_xml_safe"]
 
 _MAX_DEPTH = 64
 
@@ -88,7 +88,8 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
     return value
 
 
-def _check_strings(value: Any, where: str, depth: int = 0) -> Any:
+def ensure_xml_safe(value: Any, where: str, depth: int = 0) -> Any:
+    """Return ``value`` unchanged, or raise ClientError if any string in it cannot be XML text."""
     if depth > _MAX_DEPTH:
         raise ClientError(f"{where}: nested too deeply")
     if isinstance(value, str):
@@ -96,10 +97,10 @@ def _check_strings(value: Any, where: str, depth: int = 0) -> Any:
             raise ClientError(f"{where}: contains characters XML cannot carry")
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            _check_strings(v, f"{where}/{k}", depth + 1)
+            ensure_xml_safe(v, f"{where}/{k}", depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_strings(v, f"{where}[{i}]", depth + 1)
+            ensure_xml_safe(v, f"{where}[{i}]", depth + 1)
     return value
 
 
@@ -122,13 +123,13 @@ def _single(type_info: TypeInfo, value: Any, where: str, depth: int) -> Any:
     if value is None:
         return None
     if type_info.open:
-        return _check_strings(value, where, depth)
+        return ensure_xml_safe(value, where, depth)
     if type_info.children:
         if not isinstance(value, Mapping):
             raise _fail(where, "an object", value)
         return _complex(type_info, value, where, depth)
     if type_info.attributes and isinstance(value, Mapping):
-        return _check_strings(value, where, depth)
+        return ensure_xml_safe(value, where, depth)
     kind = type_info.scalar or "string"
     result = _scalar(kind, value, where)
     if type_info.enumeration and str(result) not in type_info.enumeration:
@@ -142,7 +143,7 @@ def _complex(type_info: TypeInfo, value: Mapping[str, Any], where: str, depth: i
         child = next((c for c in type_info.children if c.local == key), None)
         if child is None:
             if type_info.attribute(None, key) is not None or key.startswith("_"):
-                result[key] = _check_strings(item, f"{where}/{key}", depth + 1)
+                result[key] = ensure_xml_safe(item, f"{where}/{key}", depth + 1)
                 continue
             names = ", ".join(c.local for c in type_info.children)
             raise ClientError(f"{where}: unexpected element {key!r}; expected one of: {names}")

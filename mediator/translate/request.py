@@ -9,7 +9,7 @@ from jinja2 import Template, TemplateError, UndefinedError
 
 from mediator.errors import ClientError, RenderError
 from mediator.mapping.model import ArgNode, Route
-from mediator.translate.coerce import coerce_args
+from mediator.translate.coerce import coerce_args, ensure_xml_safe
 
 __all__ = ["RenderedRequest", "render_request"]
 
@@ -48,6 +48,9 @@ def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
         RenderError: a template failed for another reason (a mapping bug).
     """
     spec = route.request
+    if spec.body is not None or spec.soap_header is not None:
+        for name in ("path", "query", "body", "headers"):
+            ensure_xml_safe(context.get(name), name)
     try:
         header = spec.soap_header.render(context) if spec.soap_header is not None else None
         if spec.body is not None:
