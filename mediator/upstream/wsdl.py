@@ -7,6 +7,7 @@ entities are forbidden. Each WSDL is loaded once per registry.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, cast
 
@@ -224,12 +225,18 @@ class WsdlRegistry:
                         element = describer.body_element(fault) if hasattr(fault, "body") else None
                         if element is not None:
                             faults.append(element)
+                    style = operation.style or "document"
+                    output = describer.body_element(operation.output) if operation.output else None
+                    if style == "rpc" and output is not None:
+                        # zeep names the rpc wrapper after the message; on the wire (WS-I BP
+                        # R2729) it is the operation name + "Response".
+                        output = dataclasses.replace(output, local=f"{op_name}Response")
                     operations[op_name] = OperationInfo(
                         name=op_name,
                         soap_action=operation.soapaction or "",
-                        style=cast(Any, operation.style or "document"),
+                        style=cast(Any, style),
                         input=describer.body_element(operation.input),
-                        output=describer.body_element(operation.output) if operation.output else None,
+                        output=output,
                         faults=tuple(faults),
                     )
                 ports[port_name] = PortInfo(
