@@ -58,13 +58,30 @@ def _wait_http(url: str, deadline: float) -> None:
 def serve(args: list[str]) -> int:
     """Run the demo backend and the gateway with the bundled example until Ctrl-C."""
     ensure_venv("")
-    backend = subprocess.Popen([str(PYTHON), str(ROOT / "examples/orders/backend.py"), "--port", "8081"])
+    backend = subprocess.Popen(
+        [str(PYTHON), str(ROOT / "examples/orders/backend.py"), "--port", "8081"]
+    )
     try:
         _wait_http("http://127.0.0.1:8081/orders?wsdl", time.monotonic() + 20)
-        print("demo SOAP backend (legacy Orders service) on http://127.0.0.1:8081/orders", flush=True)
-        print("gateway on http://127.0.0.1:8080 — try: curl http://127.0.0.1:8080/orders/1001", flush=True)
+        print(
+            "demo SOAP backend (legacy Orders service) on http://127.0.0.1:8081/orders", flush=True
+        )
+        print(
+            "gateway on http://127.0.0.1:8080 — try: curl http://127.0.0.1:8080/orders/1001",
+            flush=True,
+        )
         gateway = subprocess.Popen(
-            [str(BIN / "mediator"), "serve", "mappings", "--wsdl-dir", "wsdl", "--port", "8080", *args], cwd=ROOT
+            [
+                str(BIN / "mediator"),
+                "serve",
+                "mappings",
+                "--wsdl-dir",
+                "wsdl",
+                "--port",
+                "8080",
+                *args,
+            ],
+            cwd=ROOT,
         )
         try:
             return gateway.wait()
@@ -84,7 +101,11 @@ def test(args: list[str]) -> int:
         [BIN / "ruff", "format", "--check", "mediator", "tests", "examples", "dev.py"],
         [BIN / "mypy"],
     ]
-    failed = [step[1] if len(step) > 1 else str(step[0]) for step in steps if _run(*step, check=False, cwd=ROOT)]
+    failed = [
+        step[1] if len(step) > 1 else str(step[0])
+        for step in steps
+        if _run(*step, check=False, cwd=ROOT)
+    ]
     code = _run(PYTHON, "-m", "pytest", *args, check=False, cwd=ROOT)
     if failed:
         print(f"static checks failed: {', '.join(map(str, failed))}", flush=True)

@@ -15,15 +15,26 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mediator", description="JSON REST in front of SOAP services.")
+    parser = argparse.ArgumentParser(
+        prog="mediator", description="JSON REST in front of SOAP services."
+    )
     parser.add_argument("--version", action="version", version=f"mediator {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def mapping_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "paths", nargs="*", type=Path, default=[Path("mappings")], help="mapping files or directories (default: mappings/)"
+            "paths",
+            nargs="*",
+            type=Path,
+            default=[Path("mappings")],
+            help="mapping files or directories (default: mappings/)",
         )
-        sub.add_argument("--wsdl-dir", type=Path, default=Path("wsdl"), help="where service.wsdl paths are looked up (default: wsdl/)")
+        sub.add_argument(
+            "--wsdl-dir",
+            type=Path,
+            default=Path("wsdl"),
+            help="where service.wsdl paths are looked up (default: wsdl/)",
+        )
 
     serve = commands.add_parser("serve", help="run the gateway")
     mapping_options(serve)
@@ -31,8 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default: 8080)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--log-format", default="auto", choices=["auto", "json", "console"])
-    serve.add_argument("--max-body", default="1MiB", help="largest accepted request body (default: 1MiB)")
-    serve.add_argument("--body-timeout", default="10s", help="time allowed to receive a request body (default: 10s)")
+    serve.add_argument(
+        "--max-body", default="1MiB", help="largest accepted request body (default: 1MiB)"
+    )
+    serve.add_argument(
+        "--body-timeout",
+        default="10s",
+        help="time allowed to receive a request body (default: 10s)",
+    )
 
     check = commands.add_parser("check", help="validate mapping files offline; exit 1 on any issue")
     mapping_options(check)
@@ -68,7 +85,9 @@ def _serve(args: argparse.Namespace) -> int:
     from mediator.gateway.settings import GatewaySettings
     from mediator.mapping.values import parse_duration, parse_size
 
-    configure_logging(level=args.log_level, json=None if args.log_format == "auto" else args.log_format == "json")
+    configure_logging(
+        level=args.log_level, json=None if args.log_format == "auto" else args.log_format == "json"
+    )
     log = get_logger("mediator.cli")
     try:
         mappings, registry = _load(args.paths, args.wsdl_dir)

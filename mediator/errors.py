@@ -122,7 +122,9 @@ class Fault(UpstreamError):
     upstream: str = field(default="")
 
     def __post_init__(self) -> None:
-        UpstreamError.__init__(self, f"SOAP fault {self.code}: {self.string}", upstream=self.upstream)
+        UpstreamError.__init__(
+            self, f"SOAP fault {self.code}: {self.string}", upstream=self.upstream
+        )
 
     def __str__(self) -> str:
         return f"SOAP fault {self.code}: {self.string}"

@@ -49,7 +49,9 @@ def create_app(
     else:
         app[SOAP_CLIENT_KEY] = SoapClient(registry, transport)
     for route in mappings.routes:
-        app.router.add_route(route.method, route.path, RouteHandler(route, body_timeout=settings.body_timeout).handle)
+        app.router.add_route(
+            route.method, route.path, RouteHandler(route, body_timeout=settings.body_timeout).handle
+        )
     _log.info("gateway.routes_loaded", routes=len(mappings.routes), files=len(mappings.files))
     return app
 
@@ -61,7 +63,8 @@ def _upstream_client(
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         session = create_session(
-            limit=settings.upstream_connections, limit_per_host=settings.upstream_connections_per_host
+            limit=settings.upstream_connections,
+            limit_per_host=settings.upstream_connections_per_host,
         )
         app[SOAP_CLIENT_KEY] = SoapClient(registry, HttpTransport(session))
         try:

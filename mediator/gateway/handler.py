@@ -43,7 +43,9 @@ async def read_json_body(request: web.Request, *, timeout: float) -> Any:
         async with asyncio.timeout(timeout):
             raw = await request.read()
     except TimeoutError:
-        raise ClientError(f"the request body did not arrive within {timeout:g}s", status=408) from None
+        raise ClientError(
+            f"the request body did not arrive within {timeout:g}s", status=408
+        ) from None
     if not raw.strip():
         return None
     return loads_strict(raw)
@@ -82,4 +84,6 @@ class RouteHandler:
         data = extract_response(route.response, call.envelope.body)
         payload = dumps(data)
         state.timings["transform"] = time.perf_counter() - transform_started
-        return web.Response(body=payload, status=route.response.status, content_type="application/json")
+        return web.Response(
+            body=payload, status=route.response.status, content_type="application/json"
+        )

@@ -76,13 +76,23 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
 def _http_problem(exc: web.HTTPException, request: web.Request, request_id: str) -> web.Response:
     slugs = {
         404: ("not-found", "Not Found", f"no route for {request.path}"),
-        405: ("method-not-allowed", "Method Not Allowed", f"{request.method} is not mapped for {request.path}"),
+        405: (
+            "method-not-allowed",
+            "Method Not Allowed",
+            f"{request.method} is not mapped for {request.path}",
+        ),
         413: ("payload-too-large", "Payload Too Large", "the request body is too large"),
     }
     slug, title, detail = slugs.get(exc.status, ("invalid-request", exc.reason, None))
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
     return problem_response(
-        slug, exc.status, title, detail=detail, request_id=request_id, instance=request.path, headers=headers
+        slug,
+        exc.status,
+        title,
+        detail=detail,
+        request_id=request_id,
+        instance=request.path,
+        headers=headers,
     )
 
 
@@ -90,12 +100,24 @@ def _problem(exc: BaseException, request: web.Request, state: RequestState) -> w
     rid, path = state.request_id, request.path
     if isinstance(exc, ClientError):
         return problem_response(
-            "invalid-request", exc.status, "Invalid Request", detail=exc.detail, request_id=rid, instance=path, pointer=exc.pointer
+            "invalid-request",
+            exc.status,
+            "Invalid Request",
+            detail=exc.detail,
+            request_id=rid,
+            instance=path,
+            pointer=exc.pointer,
         )
     if isinstance(exc, Fault):
         status, title = fault_status(state.route, exc)
         _log.info("gateway.fault_returned", fault_code=exc.code, status=status)
-        fault = {"code": exc.code, "subcodes": list(exc.subcodes) or None, "reason": exc.string, "actor": exc.actor, "detail": exc.detail}
+        fault = {
+            "code": exc.code,
+            "subcodes": list(exc.subcodes) or None,
+            "reason": exc.string,
+            "actor": exc.actor,
+            "detail": exc.detail,
+        }
         return problem_response(
             "upstream-fault",
             status,
@@ -108,15 +130,30 @@ def _problem(exc: BaseException, request: web.Request, state: RequestState) -> w
     if isinstance(exc, UpstreamTimeout):
         _log.warning("upstream.call_timed_out", upstream=exc.upstream, reason=str(exc))
         return problem_response(
-            "upstream-timeout", 504, "Upstream Timeout", detail="the SOAP service did not answer in time", request_id=rid, instance=path
+            "upstream-timeout",
+            504,
+            "Upstream Timeout",
+            detail="the SOAP service did not answer in time",
+            request_id=rid,
+            instance=path,
         )
     if isinstance(exc, UpstreamUnavailable):
         _log.warning("upstream.call_failed", upstream=exc.upstream, reason=str(exc))
         return problem_response(
-            "upstream-unavailable", 502, "Upstream Unavailable", detail="the SOAP service could not be reached", request_id=rid, instance=path
+            "upstream-unavailable",
+            502,
+            "Upstream Unavailable",
+            detail="the SOAP service could not be reached",
+            request_id=rid,
+            instance=path,
         )
     if isinstance(exc, UpstreamProtocolError):
-        _log.warning("upstream.response_rejected", upstream=exc.upstream, reason=str(exc), upstream_status=exc.status)
+        _log.warning(
+            "upstream.response_rejected",
+            upstream=exc.upstream,
+            reason=str(exc),
+            upstream_status=exc.status,
+        )
         return problem_response(
             "upstream-invalid-response",
             502,
@@ -138,11 +175,21 @@ def _problem(exc: BaseException, request: web.Request, state: RequestState) -> w
     if isinstance(exc, RenderError):
         _log.error("translate.render_failed", reason=str(exc))
         return problem_response(
-            "mapping-error", 500, "Mapping Error", detail="the route's mapping could not build the request", request_id=rid, instance=path
+            "mapping-error",
+            500,
+            "Mapping Error",
+            detail="the route's mapping could not build the request",
+            request_id=rid,
+            instance=path,
         )
     _log.error("gateway.request_crashed", exc_info=exc)
     return problem_response(
-        "internal-error", 500, "Internal Server Error", detail="the gateway failed; quote the request id", request_id=rid, instance=path
+        "internal-error",
+        500,
+        "Internal Server Error",
+        detail="the gateway failed; quote the request id",
+        request_id=rid,
+        instance=path,
     )
 
 

@@ -13,7 +13,7 @@ __all__ = ["PROBLEM_TYPES", "problem_response"]
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 PROBLEM_TYPES: dict[str, str] = {
-    "invalid-request": "The request cannot be translated: invalid JSON or a parameter of the wrong type.",
+    "invalid-request": "The request cannot be translated: invalid JSON or a wrong parameter.",
     "not-found": "No route matches the request path.",
     "method-not-allowed": "The route exists but not for this HTTP method.",
     "payload-too-large": "The request body is larger than the gateway accepts.",
@@ -22,8 +22,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "upstream-fault": "The SOAP service answered with a Fault.",
     "upstream-timeout": "The SOAP service did not answer in time.",
     "upstream-unavailable": "The SOAP service could not be reached.",
-    "upstream-invalid-response": "The SOAP service answered with something that is not usable SOAP.",
-    "upstream-unexpected-response": "The SOAP response does not have the shape the mapping expects.",
+    "upstream-invalid-response": "The SOAP service answered with something that is not SOAP.",
+    "upstream-unexpected-response": "The SOAP response does not have the shape mapped.",
     "mapping-error": "The route's mapping failed to build the request.",
     "internal-error": "The gateway failed; the request id locates the details in its log.",
 }

@@ -11,7 +11,6 @@ from mediator.mapping.model import Route
 __all__ = ["STATE_KEY", "RequestState", "bind_state", "request_state"]
 
 
-
 @dataclass(slots=True)
 class RequestState:
     """What the access log line and the error middleware need to know about a request."""

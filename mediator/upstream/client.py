@@ -83,12 +83,18 @@ class SoapClient:
                     namespaces=route.namespaces,
                 )
             except XMLRejected as exc:
-                raise RenderError(f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}") from None
+                raise RenderError(
+                    f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}"
+                ) from None
         client = self._registry.client(upstream.wsdl)
         try:
-            envelope = client.create_message(self._proxy(upstream), route.operation.name, **(rendered.args or {}))
+            envelope = client.create_message(
+                self._proxy(upstream), route.operation.name, **(rendered.args or {})
+            )
         except zeep.exceptions.ValidationError as exc:
-            raise ClientError(f"the request does not fit {route.operation.name}: {exc.message}") from None
+            raise ClientError(
+                f"the request does not fit {route.operation.name}: {exc.message}"
+            ) from None
         except (TypeError, ValueError) as exc:
             raise ClientError(f"the request does not fit {route.operation.name}: {exc}") from None
         if rendered.header_xml:
@@ -102,7 +108,9 @@ class SoapClient:
         try:
             wrapper = parse_xml(f"<h{declarations}>{header_xml}</h>".encode())
         except XMLRejected as exc:
-            raise RenderError(f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}") from None
+            raise RenderError(
+                f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}"
+            ) from None
         header = envelope.find(f"{{{env_ns}}}Header")
         if header is None:
             header = etree.Element(f"{{{env_ns}}}Header")
@@ -110,7 +118,9 @@ class SoapClient:
         for child in list(wrapper):
             header.append(child)
 
-    async def call(self, route: Route, envelope: bytes, *, request_id: str | None = None) -> SoapCall:
+    async def call(
+        self, route: Route, envelope: bytes, *, request_id: str | None = None
+    ) -> SoapCall:
         """Send a built envelope and read the answer.
 
         Raises:
@@ -145,6 +155,8 @@ class SoapClient:
         )
         if response.status != 200:
             raise UpstreamProtocolError(
-                f"HTTP {response.status} without a SOAP fault", upstream=upstream.address, status=response.status
+                f"HTTP {response.status} without a SOAP fault",
+                upstream=upstream.address,
+                status=response.status,
             )
         return SoapCall(parsed, response.status, envelope, response.body, elapsed)

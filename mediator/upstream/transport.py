@@ -21,7 +21,9 @@ def create_session(*, limit: int = 100, limit_per_host: int = 32) -> aiohttp.Cli
     No cookies are kept, no proxy variables from the environment are used, and no default
     timeout applies: every call passes its own deadline.
     """
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit_per_host, keepalive_timeout=30)
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=limit_per_host, keepalive_timeout=30
+    )
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
@@ -61,12 +63,18 @@ class HttpTransport:
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.post(
-                    url, data=body, headers=dict(headers), timeout=client_timeout, allow_redirects=False
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    timeout=client_timeout,
+                    allow_redirects=False,
                 ) as response:
                     if response.content_length is not None and response.content_length > max_bytes:
                         response.close()
                         raise UpstreamProtocolError(
-                            f"response larger than {max_bytes} bytes", upstream=url, status=response.status
+                            f"response larger than {max_bytes} bytes",
+                            upstream=url,
+                            status=response.status,
                         )
                     chunks: list[bytes] = []
                     size = 0
@@ -75,7 +83,9 @@ class HttpTransport:
                         if size > max_bytes:
                             response.close()  # discard the connection, do not drain it
                             raise UpstreamProtocolError(
-                                f"response larger than {max_bytes} bytes", upstream=url, status=response.status
+                                f"response larger than {max_bytes} bytes",
+                                upstream=url,
+                                status=response.status,
                             )
                         chunks.append(chunk)
                     return TransportResponse(
@@ -86,16 +96,28 @@ class HttpTransport:
         except TimeoutError:
             raise UpstreamTimeout(f"no complete answer within {timeout:g}s", upstream=url) from None
         except aiohttp.ServerTimeoutError:
-            raise UpstreamTimeout(f"could not connect within {connect_timeout:g}s", upstream=url) from None
+            raise UpstreamTimeout(
+                f"could not connect within {connect_timeout:g}s", upstream=url
+            ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnavailable(f"cannot connect: {exc.os_error.strerror or 'refused'}", upstream=url) from None
+            raise UpstreamUnavailable(
+                f"cannot connect: {exc.os_error.strerror or 'refused'}", upstream=url
+            ) from None
         except aiohttp.ServerDisconnectedError:
             raise UpstreamUnavailable("the upstream closed the connection", upstream=url) from None
         except aiohttp.ClientPayloadError as exc:
-            raise UpstreamProtocolError(f"invalid response body: {type(exc).__name__}", upstream=url) from None
+            raise UpstreamProtocolError(
+                f"invalid response body: {type(exc).__name__}", upstream=url
+            ) from None
         except aiohttp.ClientResponseError as exc:
-            raise UpstreamProtocolError(f"invalid HTTP response ({exc.status})", upstream=url) from None
+            raise UpstreamProtocolError(
+                f"invalid HTTP response ({exc.status})", upstream=url
+            ) from None
         except aiohttp.ClientOSError as exc:
-            raise UpstreamUnavailable(f"connection error: {exc.strerror or type(exc).__name__}", upstream=url) from None
+            raise UpstreamUnavailable(
+                f"connection error: {exc.strerror or type(exc).__name__}", upstream=url
+            ) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"HTTP client error: {type(exc).__name__}", upstream=url) from None
+            raise UpstreamUnavailable(
+                f"HTTP client error: {type(exc).__name__}", upstream=url
+            ) from None

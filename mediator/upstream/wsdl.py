@@ -47,14 +47,16 @@ _SCALARS: tuple[tuple[type, ScalarKind], ...] = (
 )
 
 
-class LocalOnlyTransport(zeep.Transport):  # type: ignore[misc]
+class LocalOnlyTransport(zeep.Transport):
     """A zeep transport that reads local files and refuses every network fetch."""
 
     def __init__(self) -> None:
         super().__init__(cache=None, timeout=1, operation_timeout=1)
 
     def _load_remote_data(self, url: str) -> bytes:
-        raise ValueError(f"refusing to fetch {url!r}: WSDLs and schemas are read from local files only")
+        raise ValueError(
+            f"refusing to fetch {url!r}: WSDLs and schemas are read from local files only"
+        )
 
 
 def _settings() -> zeep.Settings:
@@ -94,13 +96,19 @@ class _Describer:
             return self.memo[key]
         if not isinstance(xsd_type, xsd_types.ComplexType):
             enumeration = tuple(str(v) for v in getattr(xsd_type, "enumeration", None) or ())
-            info = TypeInfo(name=_qname_text(getattr(xsd_type, "qname", None)), scalar=_scalar_kind(xsd_type), enumeration=enumeration)
+            info = TypeInfo(
+                name=_qname_text(getattr(xsd_type, "qname", None)),
+                scalar=_scalar_kind(xsd_type),
+                enumeration=enumeration,
+            )
             self.memo[key] = info
             return info
         info = TypeInfo(name=_qname_text(xsd_type.qname))
         self.memo[key] = info  # registered before children: recursive types terminate
         children: list[ElementInfo] = []
-        open_content = isinstance(xsd_type, xsd_types.AnyType) and type(xsd_type) is xsd_types.AnyType
+        open_content = (
+            isinstance(xsd_type, xsd_types.AnyType) and type(xsd_type) is xsd_types.AnyType
+        )
         for _name, element in xsd_type.elements_nested:
             open_content |= self._collect(element, children, 1, 1, False)
         attributes = []
@@ -121,7 +129,9 @@ class _Describer:
         content = getattr(xsd_type, "_element", None)
         simple_base = None
         if not children and content is None:
-            extension = getattr(xsd_type, "_extension", None) or getattr(xsd_type, "_restriction", None)
+            extension = getattr(xsd_type, "_extension", None) or getattr(
+                xsd_type, "_restriction", None
+            )
             if extension is not None and not isinstance(extension, xsd_types.ComplexType):
                 simple_base = _scalar_kind(extension)
         info.children = tuple(children)
@@ -130,12 +140,23 @@ class _Describer:
         info.open = open_content
         return info
 
-    def _collect(self, node: Any, out: list[ElementInfo], min_mult: int, max_mult: int | None, in_choice: bool) -> bool:
+    def _collect(
+        self,
+        node: Any,
+        out: list[ElementInfo],
+        min_mult: int,
+        max_mult: int | None,
+        in_choice: bool,
+    ) -> bool:
         """Flatten sequences, choices and groups into child elements; True for xsd:any."""
         if isinstance(node, XsdAny):
             return True
         if isinstance(node, XsdElement):
-            out.append(self.element_info(node, min_factor=0 if in_choice else min_mult, max_factor=max_mult))
+            out.append(
+                self.element_info(
+                    node, min_factor=0 if in_choice else min_mult, max_factor=max_mult
+                )
+            )
             return False
         if isinstance(node, Indicator) or hasattr(node, "child"):
             node_min = int(getattr(node, "min_occurs", 1) or 0)
@@ -143,14 +164,18 @@ class _Describer:
             choice = type(node).__name__ == "Choice"
             new_max = None if node_max is None or max_mult is None else node_max * max_mult
             found_any = False
-            members = node if isinstance(node, Indicator) else [node.child]
+            members: Any = node if isinstance(node, Indicator) else [node.child]
             for member in members:
                 element = member[1] if isinstance(member, tuple) else member
-                found_any |= self._collect(element, out, min(min_mult, node_min), new_max, in_choice or choice)
+                found_any |= self._collect(
+                    element, out, min(min_mult, node_min), new_max, in_choice or choice
+                )
             return found_any
         return False
 
-    def element_info(self, element: Any, *, min_factor: int = 1, max_factor: int | None = 1) -> ElementInfo:
+    def element_info(
+        self, element: Any, *, min_factor: int = 1, max_factor: int | None = 1
+    ) -> ElementInfo:
         qname = element.qname if isinstance(element.qname, etree.QName) else None
         max_occurs = _max(element.max_occurs)
         if max_occurs is not None and max_factor is not None:
@@ -192,11 +217,15 @@ class WsdlRegistry:
         client = self._clients.get(path)
         if client is None:
             try:
-                client = zeep.Client(str(path), transport=LocalOnlyTransport(), settings=_settings())
+                client = zeep.Client(
+                    str(path), transport=LocalOnlyTransport(), settings=_settings()
+                )
             except (zeep.exceptions.Error, etree.XMLSyntaxError, etree.DocumentInvalid) as exc:
                 raise ValueError(f"{type(exc).__name__}: {exc}") from exc
             except (KeyError, AttributeError, TypeError, IndexError) as exc:
-                raise ValueError(f"unsupported or inconsistent WSDL ({type(exc).__name__}: {exc})") from exc
+                raise ValueError(
+                    f"unsupported or inconsistent WSDL ({type(exc).__name__}: {exc})"
+                ) from exc
             self._clients[path] = client
         return client
 

@@ -52,8 +52,12 @@ class ScriptedBackend:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if not reply.trickle:
-            return web.Response(body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type})
-        response = web.StreamResponse(status=reply.status, headers={"Content-Type": reply.content_type})
+            return web.Response(
+                body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type}
+            )
+        response = web.StreamResponse(
+            status=reply.status, headers={"Content-Type": reply.content_type}
+        )
         await response.prepare(request)
         for index in range(0, len(reply.body), 16):
             await response.write(reply.body[index : index + 16])

@@ -31,7 +31,7 @@ def node_backend() -> Iterator[str]:
 @pytest.fixture
 async def gateway(
     registry: WsdlRegistry, aiohttp_client: Callable[..., Any]
-) -> AsyncIterator[GatewayFactory]:
+) -> GatewayFactory:
     """Start a gateway for mapping paths with an environment; returns a test client."""
 
     async def start(
@@ -41,18 +41,23 @@ async def gateway(
         **kwargs: Any,
     ) -> TestClient[web.Request, web.Application]:
         mappings = load_mappings(
-            paths or [MAPPINGS_DIR], describe=registry.describe, wsdl_dir=WSDL_DIR, environ=environ or {}
+            paths or [MAPPINGS_DIR],
+            describe=registry.describe,
+            wsdl_dir=WSDL_DIR,
+            environ=environ or {},
         )
         app = create_app(mappings, registry=registry, settings=settings, **kwargs)
         client: TestClient[web.Request, web.Application] = await aiohttp_client(TestServer(app))
         return client
 
-    yield start
+    return start
 
 
 @pytest.fixture
-async def scripted(aiohttp_server: Callable[..., Any]) -> AsyncIterator[tuple[ScriptedBackend, str]]:
+async def scripted(
+    aiohttp_server: Callable[..., Any],
+) -> AsyncIterator[tuple[ScriptedBackend, str]]:
     """A scripted SOAP backend on loopback and its base URL."""
     backend = ScriptedBackend()
     server = await aiohttp_server(backend.app())
-    yield backend, str(server.make_url("")).rstrip("/")
+    return backend, str(server.make_url("")).rstrip("/")

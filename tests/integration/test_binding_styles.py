@@ -49,7 +49,9 @@ async def test_rpc_literal(gateway: GatewayFactory, scripted: tuple[ScriptedBack
     assert [(child.tag, child.text) for child in wrapper] == [("sku", "SKU-1"), ("warehouse", "4")]
 
 
-async def test_rpc_literal_derived_response(gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]) -> None:
+async def test_rpc_literal_derived_response(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]
+) -> None:
     """Without a response block an rpc response is derived from the message parts."""
     backend, url = scripted
     backend.reply = Reply(
@@ -64,7 +66,9 @@ async def test_rpc_literal_derived_response(gateway: GatewayFactory, scripted: t
     assert await response.json() == {"quantity": 0, "price": 1, "bin": {"code": "Z", "count": 0}}
 
 
-async def test_document_literal_bare(gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]) -> None:
+async def test_document_literal_bare(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]
+) -> None:
     """document/literal bare: the body is the part element itself; attributes and repeated elements map."""
     backend, url = scripted
     backend.reply = Reply(

@@ -56,7 +56,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def demo_backend() -> Iterator[str]:
     """The Python demo backend (examples/orders/backend.py) as its own process."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, str(REPO / "examples/orders/backend.py"), "--port", str(port)])
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "examples/orders/backend.py"), "--port", str(port)]
+    )
     try:
         _wait(f"http://127.0.0.1:{port}/orders?wsdl")
         yield f"http://127.0.0.1:{port}"
@@ -69,7 +71,17 @@ def test_serve_answers_translated_json(demo_backend: str) -> None:
     port = _free_port()
     env = {**os.environ, "ORDERS_SOAP_URL": f"{demo_backend}/orders"}
     process = subprocess.Popen(
-        [*MEDIATOR, "serve", str(MAPPINGS_DIR), "--wsdl-dir", str(WSDL_DIR), "--port", str(port), "--log-format", "json"],
+        [
+            *MEDIATOR,
+            "serve",
+            str(MAPPINGS_DIR),
+            "--wsdl-dir",
+            str(WSDL_DIR),
+            "--port",
+            str(port),
+            "--log-format",
+            "json",
+        ],
         env=env,
         stdout=subprocess.PIPE,
     )
@@ -94,7 +106,9 @@ def test_serve_answers_translated_json(demo_backend: str) -> None:
 def test_serve_refuses_invalid_mappings(tmp_path: Path) -> None:
     """`mediator serve` with a broken mapping prints file:line issues and exits 1 without serving."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nservice:\n  wsdl: orders.wsdl\nroutes:\n  - get: /x\n    operation: Nope\n")
+    bad.write_text(
+        "version: 1\nservice:\n  wsdl: orders.wsdl\nroutes:\n  - get: /x\n    operation: Nope\n"
+    )
     result = subprocess.run(
         [*MEDIATOR, "serve", str(bad), "--wsdl-dir", str(WSDL_DIR), "--port", str(_free_port())],
         capture_output=True,
@@ -108,7 +122,10 @@ def test_serve_refuses_invalid_mappings(tmp_path: Path) -> None:
 def test_check_passes_on_the_bundled_mappings() -> None:
     """`mediator check` exits 0 on the bundled example."""
     result = subprocess.run(
-        [*MEDIATOR, "check", str(MAPPINGS_DIR), "--wsdl-dir", str(WSDL_DIR)], capture_output=True, timeout=60, check=False
+        [*MEDIATOR, "check", str(MAPPINGS_DIR), "--wsdl-dir", str(WSDL_DIR)],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert b"ok: 4 route(s)" in result.stdout

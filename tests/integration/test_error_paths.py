@@ -53,7 +53,8 @@ async def test_success_sends_the_right_soap_request(
     backend.reply = Reply(body=envelope(ORDER_XML))
     client = await gateway(environ=env)
     response = await client.get(
-        "/orders/7", headers={"SOAPAction": "evil", "X-Request-ID": "trace-42", "Content-Type": "text/plain"}
+        "/orders/7",
+        headers={"SOAPAction": "evil", "X-Request-ID": "trace-42", "Content-Type": "text/plain"},
     )
     assert response.status == 200
     assert (await response.json())["paid"] is False
@@ -75,12 +76,17 @@ async def test_soap12_action_goes_in_the_content_type(
     response = await client.get("/orders/7")
     assert response.status == 200
     sent = backend.received[-1]
-    assert sent.headers["Content-Type"] == 'application/soap+xml; charset=utf-8; action="urn:example:orders/GetOrder"'
+    assert (
+        sent.headers["Content-Type"]
+        == 'application/soap+xml; charset=utf-8; action="urn:example:orders/GetOrder"'
+    )
     assert "SOAPAction" not in sent.headers
     assert b"http://www.w3.org/2003/05/soap-envelope" in sent.body
 
 
-async def test_invalid_request_id_is_replaced(gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str]) -> None:
+async def test_invalid_request_id_is_replaced(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str]
+) -> None:
     """A request id with unsafe characters is not echoed; a fresh one is generated and sent upstream."""
     backend, _ = scripted
     backend.reply = Reply(body=envelope(ORDER_XML))
@@ -94,10 +100,30 @@ async def test_invalid_request_id_is_replaced(gateway: GatewayFactory, scripted:
 @pytest.mark.parametrize(
     ("fault", "version", "http_status", "expected"),
     [
-        (FAULT11, "1.1", 500, {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}}),
-        (FAULT11, "1.1", 200, {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}}),
-        (FAULT12, "1.2", 500, {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"}),
-        (FAULT12, "1.2", 200, {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"}),
+        (
+            FAULT11,
+            "1.1",
+            500,
+            {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}},
+        ),
+        (
+            FAULT11,
+            "1.1",
+            200,
+            {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}},
+        ),
+        (
+            FAULT12,
+            "1.2",
+            500,
+            {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"},
+        ),
+        (
+            FAULT12,
+            "1.2",
+            200,
+            {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"},
+        ),
     ],
 )
 async def test_unmapped_fault_is_502_with_fault_json(
@@ -112,7 +138,9 @@ async def test_unmapped_fault_is_502_with_fault_json(
     backend, url = scripted
     ctype = "text/xml" if version == "1.1" else "application/soap+xml"
     backend.reply = Reply(body=envelope(fault, version), status=http_status, content_type=ctype)
-    environ = {"ORDERS_SOAP_URL": url} | ({"ORDERS_PORT": "OrderPortSoap12"} if version == "1.2" else {})
+    environ = {"ORDERS_SOAP_URL": url} | (
+        {"ORDERS_PORT": "OrderPortSoap12"} if version == "1.2" else {}
+    )
     client = await gateway(environ=environ)
     response = await client.get("/orders/7")
     assert response.status == 502
@@ -163,17 +191,31 @@ async def test_trickling_upstream_is_504(
 @pytest.mark.parametrize(
     ("reply", "why"),
     [
-        (Reply(body=b"<html><body>Service Unavailable</body></html>", status=503, content_type="text/html"), "html"),
+        (
+            Reply(
+                body=b"<html><body>Service Unavailable</body></html>",
+                status=503,
+                content_type="text/html",
+            ),
+            "html",
+        ),
         (Reply(body=b"not xml at all", status=200, content_type="text/xml"), "garbage"),
         (Reply(body=envelope(ORDER_XML)[:-40], status=200), "truncated"),
         (Reply(body=b"<root>not an envelope</root>", status=200), "not-envelope"),
         (Reply(body=envelope(ORDER_XML, "1.2"), status=200), "wrong-version"),
         (Reply(body=envelope(ORDER_XML), status=500), "500-without-fault"),
-        (Reply(body=b'<!DOCTYPE x [<!ENTITY e "boom">]>' + envelope(ORDER_XML)[38:], status=200), "dtd"),
+        (
+            Reply(body=b'<!DOCTYPE x [<!ENTITY e "boom">]>' + envelope(ORDER_XML)[38:], status=200),
+            "dtd",
+        ),
     ],
 )
 async def test_unusable_responses_are_502(
-    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str], reply: Reply, why: str
+    gateway: GatewayFactory,
+    scripted: tuple[ScriptedBackend, str],
+    env: dict[str, str],
+    reply: Reply,
+    why: str,
 ) -> None:
     """Anything that is not a usable SOAP answer is 502 upstream-invalid-response, never the upstream bytes."""
     backend, _ = scripted
@@ -203,14 +245,49 @@ async def test_response_not_fitting_the_mapping_is_502(
 @pytest.mark.parametrize(
     ("request_args", "status", "slug", "detail_part"),
     [
-        ({"data": b"{bad json", "headers": {"Content-Type": "application/json"}}, 400, "invalid-request", "invalid JSON"),
-        ({"data": b'{"a": NaN}', "headers": {"Content-Type": "application/json"}}, 400, "invalid-request", "NaN"),
-        ({"data": b'{"a": 1, "a": 2}', "headers": {"Content-Type": "application/json"}}, 400, "invalid-request", "duplicate key"),
-        ({"data": b"\xff\xfe", "headers": {"Content-Type": "application/json"}}, 400, "invalid-request", "UTF-8"),
-        ({"data": b"<xml/>", "headers": {"Content-Type": "application/xml"}}, 415, "invalid-request", "JSON"),
+        (
+            {"data": b"{bad json", "headers": {"Content-Type": "application/json"}},
+            400,
+            "invalid-request",
+            "invalid JSON",
+        ),
+        (
+            {"data": b'{"a": NaN}', "headers": {"Content-Type": "application/json"}},
+            400,
+            "invalid-request",
+            "NaN",
+        ),
+        (
+            {"data": b'{"a": 1, "a": 2}', "headers": {"Content-Type": "application/json"}},
+            400,
+            "invalid-request",
+            "duplicate key",
+        ),
+        (
+            {"data": b"\xff\xfe", "headers": {"Content-Type": "application/json"}},
+            400,
+            "invalid-request",
+            "UTF-8",
+        ),
+        (
+            {"data": b"<xml/>", "headers": {"Content-Type": "application/xml"}},
+            415,
+            "invalid-request",
+            "JSON",
+        ),
         ({"json": {"lines": []}}, 400, "invalid-request", "customerId"),
         ({"json": {"customerId": "abc", "lines": []}}, 400, "invalid-request", "integer"),
-        ({"json": {"customerId": 1, "lines": [{"sku": "x\u0000", "quantity": 1, "unitPrice": 1}]}}, 400, "invalid-request", "XML"),
+        (
+            {
+                "json": {
+                    "customerId": 1,
+                    "lines": [{"sku": "x\u0000", "quantity": 1, "unitPrice": 1}],
+                }
+            },
+            400,
+            "invalid-request",
+            "XML",
+        ),
     ],
 )
 async def test_bad_client_input_is_4xx(
@@ -233,15 +310,21 @@ async def test_bad_client_input_is_4xx(
     assert backend.received == []
 
 
-async def test_wrong_path_parameter_type_is_400(gateway: GatewayFactory, env: dict[str, str]) -> None:
+async def test_wrong_path_parameter_type_is_400(
+    gateway: GatewayFactory, env: dict[str, str]
+) -> None:
     """A path parameter that is not of its declared type is a 400 naming the parameter."""
     client = await gateway(environ=env)
     response = await client.get("/orders/12x")
     assert response.status == 400
-    assert (await response.json())["detail"] == "path parameter 'id': expected an integer, got '12x'"
+    assert (await response.json())[
+        "detail"
+    ] == "path parameter 'id': expected an integer, got '12x'"
 
 
-async def test_unknown_route_is_404_and_wrong_method_405(gateway: GatewayFactory, env: dict[str, str]) -> None:
+async def test_unknown_route_is_404_and_wrong_method_405(
+    gateway: GatewayFactory, env: dict[str, str]
+) -> None:
     """Unknown paths are 404 problems; a mapped path with another method is 405 with Allow."""
     client = await gateway(environ=env)
     response = await client.get("/nothing/here")
@@ -258,13 +341,17 @@ async def test_oversized_body_is_413(gateway: GatewayFactory, env: dict[str, str
     from mediator.gateway.settings import GatewaySettings
 
     client = await gateway(environ=env, settings=GatewaySettings(max_body_bytes=1024))
-    response = await client.post("/orders", data=b"[" + b"1," * 2000 + b"1]", headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/orders", data=b"[" + b"1," * 2000 + b"1]", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 413
     _assert_problem(await response.json(), 413, "payload-too-large")
 
 
 class _CrashingTransport:
-    async def send(self, url: str, body: bytes, headers: Mapping[str, str], **kwargs: Any) -> TransportResponse:
+    async def send(
+        self, url: str, body: bytes, headers: Mapping[str, str], **kwargs: Any
+    ) -> TransportResponse:
         raise ZeroDivisionError("secret internal state 0xdeadbeef")
 
 
@@ -281,17 +368,23 @@ async def test_gateway_bug_is_a_generic_500(gateway: GatewayFactory, env: dict[s
 
 
 class _RefusingTransport:
-    async def send(self, url: str, body: bytes, headers: Mapping[str, str], **kwargs: Any) -> TransportResponse:
+    async def send(
+        self, url: str, body: bytes, headers: Mapping[str, str], **kwargs: Any
+    ) -> TransportResponse:
         raise UpstreamUnavailable("refused", upstream=url)
 
 
-async def test_one_access_line_per_request(gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str]) -> None:
+async def test_one_access_line_per_request(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str]
+) -> None:
     """Each request logs one gateway.request_handled line with route, operation, statuses and timings."""
     backend, _ = scripted
     backend.reply = Reply(body=envelope(ORDER_XML))
     client = await gateway(environ=env)
     with capture_logs() as logs:
-        await client.get("/orders/7", headers={"X-Request-ID": "line-1", "Authorization": "Bearer s3cr3t"})
+        await client.get(
+            "/orders/7", headers={"X-Request-ID": "line-1", "Authorization": "Bearer s3cr3t"}
+        )
     lines = [entry for entry in logs if entry["event"] == "gateway.request_handled"]
     assert len(lines) == 1
     line = lines[0]

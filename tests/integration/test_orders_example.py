@@ -23,8 +23,18 @@ ORDER_1001 = {
     "note": "Leave at the porter's desk & ring twice",
     "customer": {"id": 1, "name": "Ada Lovelace", "email": "ada@example.org", "vip": True},
     "lines": [
-        {"sku": "ANL-ENG-01", "description": "Analytical engine gear set", "quantity": 2, "unitPrice": D("500.00")},
-        {"sku": "PNC-CRD-10", "description": "Punched cards, box of 1000", "quantity": 3, "unitPrice": D("78.10")},
+        {
+            "sku": "ANL-ENG-01",
+            "description": "Analytical engine gear set",
+            "quantity": 2,
+            "unitPrice": D("500.00"),
+        },
+        {
+            "sku": "PNC-CRD-10",
+            "description": "Punched cards, box of 1000",
+            "quantity": 3,
+            "unitPrice": D("78.10"),
+        },
         {"sku": "BRS-CRK-02", "description": "Brass crank", "quantity": 1, "unitPrice": D("0.20")},
     ],
 }
@@ -55,7 +65,9 @@ async def _json(response: Any) -> Any:
     return json.loads(await response.text(), parse_float=Decimal)
 
 
-async def test_get_order_is_typed_from_the_xsd(gateway: GatewayFactory, soap_env: dict[str, str]) -> None:
+async def test_get_order_is_typed_from_the_xsd(
+    gateway: GatewayFactory, soap_env: dict[str, str]
+) -> None:
     """Numbers, exact decimals, booleans, dates, nested objects and a list of many come back typed."""
     client = await gateway(environ=soap_env)
     response = await client.get("/orders/1001")
@@ -76,7 +88,12 @@ async def test_nil_absent_and_empty_list(gateway: GatewayFactory, soap_env: dict
 
 @pytest.mark.parametrize(
     ("query", "ids"),
-    [("customerId=3", []), ("customerId=2", [1003]), ("customerId=1", [1001, 1002]), ("status=open", [1002])],
+    [
+        ("customerId=3", []),
+        ("customerId=2", [1003]),
+        ("customerId=1", [1001, 1002]),
+        ("status=open", [1002]),
+    ],
 )
 async def test_search_returns_arrays_of_0_1_many(
     gateway: GatewayFactory, soap_env: dict[str, str], query: str, ids: list[int]
@@ -89,11 +106,19 @@ async def test_search_returns_arrays_of_0_1_many(
     assert [order["id"] for order in body["orders"]] == ids
     if ids == [1003]:
         assert body["orders"] == [
-            {"id": 1003, "customerName": "Józef Wybicki", "status": "cancelled", "orderDate": "2026-05-20", "total": D("0")}
+            {
+                "id": 1003,
+                "customerName": "Józef Wybicki",
+                "status": "cancelled",
+                "orderDate": "2026-05-20",
+                "total": D("0"),
+            }
         ]
 
 
-async def test_create_order_renders_a_nested_body(gateway: GatewayFactory, soap_env: dict[str, str]) -> None:
+async def test_create_order_renders_a_nested_body(
+    gateway: GatewayFactory, soap_env: dict[str, str]
+) -> None:
     """POST renders the nested JSON into the SOAP body and answers 201 with the created order."""
     client = await gateway(environ=soap_env)
     payload = {
@@ -114,7 +139,9 @@ async def test_create_order_renders_a_nested_body(gateway: GatewayFactory, soap_
     assert [line["sku"] for line in created["lines"]] == ["A&B<1>", "C"]
 
 
-async def test_declared_fault_maps_to_404(gateway: GatewayFactory, soap_env: dict[str, str]) -> None:
+async def test_declared_fault_maps_to_404(
+    gateway: GatewayFactory, soap_env: dict[str, str]
+) -> None:
     """The NotFound fault (SOAP 1.1 Client / 1.2 Sender) becomes a 404 problem with the fault as JSON."""
     client = await gateway(environ=soap_env)
     response = await client.get("/orders/4242")
@@ -135,7 +162,9 @@ async def test_client_fault_without_rule_match_uses_next_rule(
 ) -> None:
     """A Client fault without detail falls to the second rule (422 Order rejected)."""
     client = await gateway(environ=soap_env)
-    response = await client.post("/orders", json={"customerId": 1, "lines": [{"sku": "X", "quantity": 0, "unitPrice": 1}]})
+    response = await client.post(
+        "/orders", json={"customerId": 1, "lines": [{"sku": "X", "quantity": 0, "unitPrice": 1}]}
+    )
     assert response.status == 422
     body = await response.json()
     assert body["title"] == "Order rejected"
