@@ -96,11 +96,15 @@ def _http_problem(exc: web.HTTPException, request: web.Request, request_id: str)
     )
 
 
+_CLIENT_ERROR_SLUGS = {408: "request-timeout", 415: "unsupported-media-type"}
+
+
 def _problem(exc: BaseException, request: web.Request, state: RequestState) -> web.Response:
     rid, path = state.request_id, request.path
     if isinstance(exc, ClientError):
+        slug = _CLIENT_ERROR_SLUGS.get(exc.status, "invalid-request")
         return problem_response(
-            "invalid-request",
+            slug,
             exc.status,
             "Invalid Request",
             detail=exc.detail,

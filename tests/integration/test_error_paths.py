@@ -272,7 +272,7 @@ async def test_response_not_fitting_the_mapping_is_502(
         (
             {"data": b"<xml/>", "headers": {"Content-Type": "application/xml"}},
             415,
-            "invalid-request",
+            "unsupported-media-type",
             "JSON",
         ),
         ({"json": {"lines": []}}, 400, "invalid-request", "customerId"),
