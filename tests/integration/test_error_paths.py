@@ -403,3 +403,22 @@ def _with_timeout(tmp_path: Any, timeout: str) -> Any:
     target = tmp_path / "orders.yaml"
     target.write_text(text.replace("timeout: 10s", f"timeout: {timeout}"))
     return target
+
+
+async def test_stalled_body_is_408(gateway: GatewayFactory, env: dict[str, str]) -> None:
+    """A client that stops sending its body gets a 408 problem once the body timeout passes."""
+    import asyncio
+
+    from mediator.gateway.settings import GatewaySettings
+
+    client = await gateway(environ=env, settings=GatewaySettings(body_timeout=0.3))
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"cust"
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), timeout=5)
+    rest = await asyncio.wait_for(reader.read(4096), timeout=5)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408")
+    assert b"urn:mediator:problem:request-timeout" in rest
