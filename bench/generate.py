@@ -24,6 +24,7 @@ __all__ = [
     "account_response",
     "order_body",
     "order_response",
+    "request_envelope",
     "startup_mapping",
     "startup_wsdl",
     "transactions_response",
@@ -132,6 +133,11 @@ def order_response() -> bytes:
     return _envelope(body)
 
 
+def request_envelope() -> bytes:
+    """A GetAccount request: the body wrk sends when it loads the backend directly."""
+    return _envelope(f'<GetAccount xmlns="{BENCH_NS}"><AccountId>42</AccountId></GetAccount>')
+
+
 def order_body() -> dict[str, Any]:
     """The nested JSON body of the POST scenario (5 lines, options, two addresses)."""
     lines: list[dict[str, Any]] = []
@@ -176,6 +182,7 @@ class Fixtures:
 
     canned_dir: Path
     order_json: Path
+    request_xml: Path
     sizes: dict[str, int]
 
 
@@ -191,11 +198,13 @@ def write_fixtures(out: Path) -> Fixtures:
     for name, data in payloads.items():
         (canned / name).write_bytes(data)
     (canned / "actions.json").write_text(json.dumps(ACTIONS, indent=2) + "\n", encoding="utf-8")
+    request_xml = out / "request.xml"
+    request_xml.write_bytes(request_envelope())
     order_json = out / "order.json"
     order_json.write_bytes(json.dumps(order_body(), separators=(",", ":")).encode())
     sizes = {name: len(data) for name, data in payloads.items()}
     sizes["order.json"] = order_json.stat().st_size
-    return Fixtures(canned, order_json, sizes)
+    return Fixtures(canned, order_json, request_xml, sizes)
 
 
 # -- start-up fixtures: a realistic legacy WSDL, copied under different names --------------

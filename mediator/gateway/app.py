@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from mediator.gateway.exchange import OBSERVERS_KEY, Observer
 from mediator.gateway.handler import SOAP_CLIENT_KEY, RouteHandler
 from mediator.gateway.middlewares import problem_middleware, request_context_middleware
 from mediator.gateway.settings import GatewaySettings
@@ -29,6 +30,7 @@ def create_app(
     registry: WsdlRegistry,
     settings: GatewaySettings | None = None,
     transport: Transport | None = None,
+    observers: list[Observer] | None = None,
 ) -> web.Application:
     """Build the gateway application for a loaded mapping set.
 
@@ -36,7 +38,8 @@ def create_app(
         mappings: the compiled routes.
         registry: the WSDL registry the mappings were loaded with (zeep clients are reused).
         settings: limits; defaults when omitted.
-        transport: replaces the pooled HTTP transport (recording, replay, tests).
+        transport: replaces the pooled HTTP transport (replay, tests).
+        observers: called with every complete :class:`Exchange` (recording, traces).
     """
     settings = settings or GatewaySettings()
     app = web.Application(
@@ -44,6 +47,7 @@ def create_app(
         client_max_size=settings.max_body_bytes,
     )
     app[MAPPINGS_KEY] = mappings
+    app[OBSERVERS_KEY] = list(observers or ())
     if transport is None:
         app.cleanup_ctx.append(_upstream_client(settings, registry))
     else:

@@ -15,7 +15,7 @@ from mediator.translate.context import build_context
 from mediator.translate.jsonio import dumps, loads_strict
 from mediator.translate.request import render_request
 from mediator.translate.response import extract_response
-from mediator.upstream.client import SoapClient
+from mediator.upstream.client import SoapClient, WireLog
 
 __all__ = ["SOAP_CLIENT_KEY", "RouteHandler", "read_json_body"]
 
@@ -67,6 +67,7 @@ class RouteHandler:
         state = request_state(request)
         state.route = route
         body = await read_json_body(request, timeout=self._body_timeout)
+        state.json_request = body
         started = time.perf_counter()
         context = build_context(
             route, path=request.match_info, query=request.query, body=body, headers=request.headers
@@ -76,7 +77,8 @@ class RouteHandler:
         rendered_at = time.perf_counter()
         state.timings["render"] = rendered_at - started
         try:
-            call = await client.call(route, envelope, request_id=state.request_id)
+            state.wire = WireLog()
+            call = await client.call(route, envelope, request_id=state.request_id, wire=state.wire)
         finally:
             state.timings["upstream"] = time.perf_counter() - rendered_at
         state.upstream_status = call.status

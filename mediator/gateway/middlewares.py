@@ -20,6 +20,7 @@ from mediator.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from mediator.gateway.exchange import OBSERVERS_KEY, Exchange, Observer
 from mediator.gateway.faults import fault_status
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, bind_state, request_state
@@ -53,6 +54,9 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
         response = await handler(request)
         status = response.status
         response.headers[REQUEST_ID_HEADER] = state.request_id
+        observers = request.app.get(OBSERVERS_KEY)
+        if observers and isinstance(response, web.Response):
+            _notify(observers, request, state, response, started)
         return response
     except web.HTTPException as exc:  # raised by aiohttp below the problem middleware
         status = exc.status
@@ -71,6 +75,43 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
         )
+
+
+def _notify(
+    observers: list[Observer],
+    request: web.Request,
+    state: RequestState,
+    response: web.Response,
+    started: float,
+) -> None:
+    route = state.route
+    body = response.body if isinstance(response.body, bytes) else b""
+    exchange = Exchange(
+        request_id=state.request_id,
+        started_at=time.time() - (time.perf_counter() - started),
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers={
+            name: request.headers[name]
+            for name in (route.headers if route else ())
+            if name in request.headers
+        },
+        json_request=state.json_request,
+        route=route.name if route else None,
+        operation=route.operation.name if route else None,
+        mapping_file=route.file if route else None,
+        wire=state.wire,
+        status=response.status,
+        response_headers=dict(response.headers),
+        response_body=body,
+        timings=dict(state.timings),
+    )
+    for observer in observers:
+        try:
+            observer(exchange)
+        except Exception as exc:  # an observer must never break a response
+            _log.error("gateway.observer_failed", observer=repr(observer), exc_info=exc)
 
 
 def _http_problem(exc: web.HTTPException, request: web.Request, request_id: str) -> web.Response:

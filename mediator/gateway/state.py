@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from mediator.mapping.model import Route
+from mediator.upstream.client import WireLog
 
 __all__ = ["STATE_KEY", "RequestState", "bind_state", "request_state"]
 
@@ -19,6 +21,8 @@ class RequestState:
     route: Route | None = None
     upstream_status: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    json_request: Any = None
+    wire: WireLog | None = None
 
 
 STATE_KEY = web.RequestKey("mediator_state", RequestState)

@@ -127,7 +127,7 @@ def _convert(
             line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlLoadError("keys must be plain strings", line, col)
-            key = str(loader.construct_object(key_node))
+            key = str(_construct(loader, key_node))
             if key in out:
                 raise YamlLoadError(f"duplicate key {key!r}", line, col)
             pos.keys[(*path, key)] = (line, col)
@@ -139,4 +139,14 @@ def _convert(
             pos.keys[(*path, i)] = _mark(item)
             items.append(_convert(loader, item, (*path, i), pos, budget))
         return items
-    return loader.construct_object(node)
+    return _construct(loader, node)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """Construct a scalar; a tag the safe loader cannot build (``!custom``, ``<<``) is an error."""
+    try:
+        return loader.construct_object(node)
+    except (yaml.YAMLError, ValueError) as exc:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        problem = getattr(exc, "problem", None) or exc
+        raise YamlLoadError(f"invalid YAML: {problem}", line, col) from exc

@@ -17,7 +17,7 @@ from mediator.translate.xmlsafe import XMLRejected, parse_xml
 from mediator.types import Transport
 from mediator.upstream.wsdl import WsdlRegistry
 
-__all__ = ["SoapCall", "SoapClient", "soap_headers"]
+__all__ = ["SoapCall", "SoapClient", "WireLog", "soap_headers"]
 
 _XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
 
@@ -31,6 +31,19 @@ class SoapCall:
     request_body: bytes
     response_body: bytes
     upstream_seconds: float
+
+
+@dataclass(slots=True)
+class WireLog:
+    """What crossed the wire in one call, filled in as far as the call got (for recording,
+    tracing and explain). Bodies are the exact bytes sent and received."""
+
+    url: str = ""
+    request_headers: dict[str, str] | None = None
+    request_body: bytes | None = None
+    response_status: int | None = None
+    response_headers: dict[str, str] | None = None
+    response_body: bytes | None = None
 
 
 def soap_headers(upstream: Upstream, action: str, request_id: str | None) -> dict[str, str]:
@@ -119,9 +132,14 @@ class SoapClient:
             header.append(child)
 
     async def call(
-        self, route: Route, envelope: bytes, *, request_id: str | None = None
+        self,
+        route: Route,
+        envelope: bytes,
+        *,
+        request_id: str | None = None,
+        wire: WireLog | None = None,
     ) -> SoapCall:
-        """Send a built envelope and read the answer.
+        """Send a built envelope and read the answer; ``wire`` (if given) records the exchange.
 
         Raises:
             Fault: the upstream answered with a SOAP Fault.
@@ -129,6 +147,8 @@ class SoapClient:
         """
         upstream = route.upstream
         headers = soap_headers(upstream, route.operation.soap_action, request_id)
+        if wire is not None:
+            wire.url, wire.request_headers, wire.request_body = upstream.address, headers, envelope
         started = time.perf_counter()
         response = await self._transport.send(
             upstream.address,
@@ -139,6 +159,10 @@ class SoapClient:
             max_bytes=upstream.max_response_bytes,
         )
         elapsed = time.perf_counter() - started
+        if wire is not None:
+            wire.response_status = response.status
+            wire.response_headers = dict(response.headers)
+            wire.response_body = response.body
         ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         is_xml = ctype in _XML_TYPES or ctype.endswith("+xml")
         if not is_xml:

@@ -1,0 +1,49 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mediator.errors import MappingError
+from mediator.mapping.loader import load_mappings
+from mediator.mapping.model import MappingSet
+from mediator.upstream.wsdl import WsdlRegistry
+
+__all__ = ["add_mapping_arguments", "load", "print_issues"]
+
+
+def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
+    """``PATHS…`` and ``--wsdl-dir``: which mapping files to load and where WSDLs are."""
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("mappings")],
+        help="mapping files or directories (default: mappings/)",
+    )
+    parser.add_argument(
+        "--wsdl-dir",
+        type=Path,
+        default=Path("wsdl"),
+        help="where service.wsdl paths are looked up (default: wsdl/)",
+    )
+
+
+def load(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
+    """Load the mapping files named by the arguments.
+
+    Raises:
+        MappingError: listing every issue.
+    """
+    registry = WsdlRegistry()
+    mappings = load_mappings(args.paths, describe=registry.describe, wsdl_dir=args.wsdl_dir)
+    return mappings, registry
+
+
+def print_issues(error: MappingError) -> None:
+    """One line per issue on stderr, then a count."""
+    for issue in error.issues:
+        print(issue, file=sys.stderr)
+    print(f"{len(error.issues)} issue(s) found", file=sys.stderr)
