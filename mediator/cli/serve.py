@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="10s",
         help="time allowed to receive a request body (default: 10s)",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload when a mapping or WSDL file changes (SIGHUP always reloads)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> GatewaySettings:
@@ -47,6 +52,7 @@ def settings_from(args: argparse.Namespace) -> GatewaySettings:
         port=args.port,
         max_body_bytes=parse_size(args.max_body),
         body_timeout=parse_duration(args.body_timeout),
+        watch=args.watch,
     )
 
 
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("gateway.start_failed", issues=len(exc.issues))
         return 1
     settings = settings_from(args)
-    app = create_app(mappings, registry=registry, settings=settings)
+    app = create_app(mappings, registry=registry, settings=settings, reloader=lambda: load(args))
     log.info("gateway.started", host=settings.host, port=settings.port)
     web.run_app(
         app,

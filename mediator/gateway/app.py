@@ -1,14 +1,16 @@
-"""The aiohttp application: routes built from mappings, middlewares, upstream session."""
+"""The aiohttp application: mapped routes behind a swappable table, middlewares, lifecycle."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from mediator.gateway.exchange import OBSERVERS_KEY, Observer
-from mediator.gateway.handler import SOAP_CLIENT_KEY, RouteHandler
 from mediator.gateway.middlewares import problem_middleware, request_context_middleware
+from mediator.gateway.reload import Reloader, reload_context
+from mediator.gateway.router import RoutingTable
 from mediator.gateway.settings import GatewaySettings
 from mediator.log import get_logger
 from mediator.mapping.model import MappingSet
@@ -17,11 +19,52 @@ from mediator.upstream.client import SoapClient
 from mediator.upstream.transport import HttpTransport, create_session
 from mediator.upstream.wsdl import WsdlRegistry
 
-__all__ = ["MAPPINGS_KEY", "create_app"]
-
-MAPPINGS_KEY = web.AppKey("mappings", MappingSet)
+__all__ = ["RUNTIME_KEY", "GatewayRuntime", "create_app"]
 
 _log = get_logger("mediator.gateway")
+
+
+class GatewayRuntime:
+    """What the running gateway serves: the current routing table and the upstream transport.
+
+    ``install`` swaps the whole table at once (start-up and every reload).
+    """
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.transport: Transport | None = None
+        self.table: RoutingTable | None = None
+        self.generation = 0
+        self.reload_lock = asyncio.Lock()
+        self.reloader: Reloader | None = None
+
+    def install(self, mappings: MappingSet, registry: WsdlRegistry) -> RoutingTable:
+        """Build a routing table for ``mappings`` and make it current."""
+        if self.transport is None:
+            raise RuntimeError("the upstream transport is not started")
+        table = RoutingTable(
+            mappings, SoapClient(registry, self.transport), body_timeout=self.settings.body_timeout
+        )
+        self.table = table
+        self.generation += 1
+        _log.info(
+            "gateway.routes_loaded",
+            routes=len(mappings.routes),
+            files=len(mappings.files),
+            generation=self.generation,
+        )
+        return table
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Resolve the request against the current table and run the route's handler."""
+        table = self.table
+        if table is None:
+            raise web.HTTPServiceUnavailable()
+        match = table.resolve(request.method, request.path)
+        return await match.handler.handle(request, match.params)
+
+
+RUNTIME_KEY = web.AppKey("runtime", GatewayRuntime)
 
 
 def create_app(
@@ -31,6 +74,7 @@ def create_app(
     settings: GatewaySettings | None = None,
     transport: Transport | None = None,
     observers: list[Observer] | None = None,
+    reloader: Reloader | None = None,
 ) -> web.Application:
     """Build the gateway application for a loaded mapping set.
 
@@ -40,40 +84,46 @@ def create_app(
         settings: limits; defaults when omitted.
         transport: replaces the pooled HTTP transport (replay, tests).
         observers: called with every complete :class:`Exchange` (recording, traces).
+        reloader: loads a fresh mapping set; when given, the gateway reloads on SIGHUP and,
+            if ``settings.watch`` is set, when a mapping or WSDL file changes.
     """
     settings = settings or GatewaySettings()
     app = web.Application(
         middlewares=[request_context_middleware, problem_middleware],
         client_max_size=settings.max_body_bytes,
     )
-    app[MAPPINGS_KEY] = mappings
+    runtime = GatewayRuntime(settings)
+    app[RUNTIME_KEY] = runtime
     app[OBSERVERS_KEY] = list(observers or ())
     if transport is None:
-        app.cleanup_ctx.append(_upstream_client(settings, registry))
+        app.cleanup_ctx.append(_upstream(runtime, mappings, registry))
     else:
-        app[SOAP_CLIENT_KEY] = SoapClient(registry, transport)
-    for route in mappings.routes:
-        app.router.add_route(
-            route.method, route.path, RouteHandler(route, body_timeout=settings.body_timeout).handle
-        )
-    _log.info("gateway.routes_loaded", routes=len(mappings.routes), files=len(mappings.files))
+        runtime.transport = transport
+        runtime.install(mappings, registry)
+    if reloader is not None:
+        runtime.reloader = reloader
+        app.cleanup_ctx.append(reload_context(runtime, reloader))
+    app.router.add_route("*", "/{path:.*}", runtime.dispatch)
     return app
 
 
-def _upstream_client(
-    settings: GatewaySettings, registry: WsdlRegistry
+def _upstream(
+    runtime: GatewayRuntime, mappings: MappingSet, registry: WsdlRegistry
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context owning the one pooled upstream session of the app."""
+    """A cleanup context owning the app's one pooled upstream session."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = runtime.settings
         session = create_session(
             limit=settings.upstream_connections,
             limit_per_host=settings.upstream_connections_per_host,
         )
-        app[SOAP_CLIENT_KEY] = SoapClient(registry, HttpTransport(session))
+        runtime.transport = HttpTransport(session)
+        runtime.install(mappings, registry)
         try:
             yield
         finally:
+            runtime.table = None
             await session.close()
 
     return ctx

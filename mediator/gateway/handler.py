@@ -17,9 +17,7 @@ from mediator.translate.request import render_request
 from mediator.translate.response import extract_response
 from mediator.upstream.client import SoapClient, WireLog
 
-__all__ = ["SOAP_CLIENT_KEY", "RouteHandler", "read_json_body"]
-
-SOAP_CLIENT_KEY = web.AppKey("soap_client", SoapClient)
+__all__ = ["RouteHandler", "read_json_body"]
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -54,23 +52,24 @@ async def read_json_body(request: web.Request, *, timeout: float) -> Any:
 class RouteHandler:
     """Serves one route; all per-route work was compiled at load."""
 
-    __slots__ = ("_body_timeout", "route")
+    __slots__ = ("_body_timeout", "_client", "route")
 
-    def __init__(self, route: Route, *, body_timeout: float) -> None:
+    def __init__(self, route: Route, client: SoapClient, *, body_timeout: float) -> None:
         self.route = route
+        self._client = client
         self._body_timeout = body_timeout
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request, path_params: dict[str, str]) -> web.Response:
         """Translate one request."""
         route = self.route
-        client = request.app[SOAP_CLIENT_KEY]
+        client = self._client
         state = request_state(request)
         state.route = route
         body = await read_json_body(request, timeout=self._body_timeout)
         state.json_request = body
         started = time.perf_counter()
         context = build_context(
-            route, path=request.match_info, query=request.query, body=body, headers=request.headers
+            route, path=path_params, query=request.query, body=body, headers=request.headers
         )
         rendered = render_request(route, context)
         envelope = client.build(route, rendered)

@@ -21,3 +21,5 @@ class GatewaySettings:
     keepalive_timeout: float = 15.0
     upstream_connections: int = 100
     upstream_connections_per_host: int = 32
+    watch: bool = False
+    watch_interval: float = 1.0
