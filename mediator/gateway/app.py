@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from mediator.gateway.exchange import OBSERVERS_KEY, Observer
 from mediator.gateway.middlewares import problem_middleware, request_context_middleware
+from mediator.gateway.openapi import build_openapi
 from mediator.gateway.reload import Reloader, reload_context
 from mediator.gateway.router import RoutingTable
 from mediator.gateway.settings import GatewaySettings
 from mediator.log import get_logger
 from mediator.mapping.model import MappingSet
+from mediator.translate.jsonio import dumps
 from mediator.types import Transport
 from mediator.upstream.client import SoapClient
 from mediator.upstream.transport import HttpTransport, create_session
@@ -37,6 +40,7 @@ class GatewayRuntime:
         self.generation = 0
         self.reload_lock = asyncio.Lock()
         self.reloader: Reloader | None = None
+        self._openapi: tuple[int, bytes] | None = None
 
     def install(self, mappings: MappingSet, registry: WsdlRegistry) -> RoutingTable:
         """Build a routing table for ``mappings`` and make it current."""
@@ -54,6 +58,15 @@ class GatewayRuntime:
             generation=self.generation,
         )
         return table
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        """The OpenAPI 3.1 document of the routes currently served."""
+        table = self.table
+        if table is None:
+            raise web.HTTPServiceUnavailable()
+        if self._openapi is None or self._openapi[0] != self.generation:
+            self._openapi = (self.generation, dumps(build_openapi(table.mappings)))
+        return web.Response(body=self._openapi[1], content_type="application/json")
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         """Resolve the request against the current table and run the route's handler."""
@@ -103,8 +116,18 @@ def create_app(
     if reloader is not None:
         runtime.reloader = reloader
         app.cleanup_ctx.append(reload_context(runtime, reloader))
+    app.router.add_get("/openapi.json", runtime.openapi)
+    app.router.add_get("/docs", _docs_page)
     app.router.add_route("*", "/{path:.*}", runtime.dispatch)
     return app
+
+
+_DOCS_PAGE = Path(__file__).parent / "static" / "docs.html"
+
+
+async def _docs_page(request: web.Request) -> web.StreamResponse:
+    """The human API documentation page (local assets only, rendering /openapi.json)."""
+    return web.FileResponse(_DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 def _upstream(

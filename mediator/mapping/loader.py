@@ -15,7 +15,7 @@ from typing import Any, cast
 from jinja2 import Template, TemplateSyntaxError
 
 from mediator.errors import MappingError, MappingIssue
-from mediator.mapping.issues import IssueSink
+from mediator.mapping.issues import IssueSink, dotted
 from mediator.mapping.model import (
     PARAM_KINDS,
     Absent,
@@ -106,37 +106,45 @@ def load_mappings(
     files = discover_files(paths)
     issues: list[MappingIssue] = []
     if not files:
-        issues.append(MappingIssue(", ".join(map(str, paths)) or ".", 1, 1, "", "no mapping files found (*.yaml)"))
+        issues.append(
+            MappingIssue(
+                ", ".join(map(str, paths)) or ".", 1, 1, "", "no mapping files found (*.yaml)"
+            )
+        )
         raise MappingError(issues)
     wsdl_cache: dict[Path, WsdlInfo | str] = {}
     routes: list[Route] = []
+    located: list[tuple[Route, IssueSink, KeyPath]] = []
     upstreams: dict[str, Upstream] = {}
     for file in files:
         loader = _FileLoader(file, describe, wsdl_dir, environ, wsdl_cache)
         file_routes = loader.load()
         issues.extend(loader.sink.issues)
         routes.extend(file_routes)
+        located.extend((route, loader.sink, path) for route, path in loader.route_keys)
         if loader.upstream is not None:
             upstreams[loader.upstream.key] = loader.upstream
-    issues.extend(_duplicate_routes(routes))
+    issues.extend(_duplicate_routes(located))
     if issues:
         raise MappingError(issues)
     return MappingSet(tuple(routes), upstreams, tuple(str(f) for f in files))
 
 
-def _duplicate_routes(routes: list[Route]) -> list[MappingIssue]:
+def _duplicate_routes(located: list[tuple[Route, IssueSink, KeyPath]]) -> list[MappingIssue]:
+    """Routes with the same method and path shape; ``located`` gives each route's method key."""
     seen: dict[tuple[str, str], Route] = {}
     issues = []
-    for route in routes:
+    for route, sink, path in located:
         key = (route.method, _PATH_PARAM.sub("{}", route.path))
         if key in seen:
             first = seen[key]
+            line, column = sink.positions.key(path)
             issues.append(
                 MappingIssue(
                     route.file,
-                    route.line,
-                    1,
-                    route.method.lower(),
+                    line,
+                    column,
+                    dotted(path),
                     f"{route.method} {route.path} is already mapped at {first.file}:{first.line}",
                 )
             )
@@ -145,7 +153,9 @@ def _duplicate_routes(routes: list[Route]) -> list[MappingIssue]:
     return issues
 
 
-def _unknown_keys(sink: IssueSink, raw: Mapping[str, Any], allowed: set[str], path: KeyPath) -> None:
+def _unknown_keys(
+    sink: IssueSink, raw: Mapping[str, Any], allowed: set[str], path: KeyPath
+) -> None:
     for key in raw:
         if key not in allowed:
             sink.at_key((*path, key), f"unknown key; expected one of: {', '.join(sorted(allowed))}")
@@ -169,6 +179,7 @@ class _FileLoader:
         self.wsdl_cache = wsdl_cache
         self.sink = IssueSink(str(file))
         self.upstream: Upstream | None = None
+        self.route_keys: list[tuple[Route, KeyPath]] = []  # each route with its method's key
         self.namespaces: dict[str, str] = {}
         self.env: dict[str, str] = {}
         self.naming: Naming = "camel"
@@ -193,9 +204,16 @@ class _FileLoader:
         _unknown_keys(self.sink, raw, _TOP_KEYS, ())
         version = raw.get("version")
         if version is None:
-            self.sink.at(1, 1, f"missing key version; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}")
-        elif version not in SUPPORTED_VERSIONS:
-            self.sink.at_value(("version",), f"unknown version {version!r}; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}")
+            self.sink.at(
+                1,
+                1,
+                f"missing key version; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}",
+            )
+        elif isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+            self.sink.at_value(
+                ("version",),
+                f"unknown version {version!r}; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}",
+            )
             return []
         self._load_defaults(raw.get("defaults"))
         self._load_env(raw.get("env"))
@@ -217,6 +235,7 @@ class _FileLoader:
             route = self._load_route(route_raw, ("routes", index))
             if route is not None:
                 routes.append(route)
+                self.route_keys.append((route, ("routes", index, route.method.lower())))
         return routes
 
     # -- file-level blocks ---------------------------------------------------------------
@@ -247,7 +266,9 @@ class _FileLoader:
             return
         for index, name in enumerate(raw):
             if not isinstance(name, str) or not _ENV_NAME.match(name):
-                self.sink.at_value(("env", index), f"expected an environment variable name, got {name!r}")
+                self.sink.at_value(
+                    ("env", index), f"expected an environment variable name, got {name!r}"
+                )
             elif name not in self.environ:
                 self.sink.at_value(("env", index), f"environment variable {name} is not set")
             else:
@@ -263,7 +284,10 @@ class _FileLoader:
         try:
             return interpolate(value, self.environ)
         except KeyError as exc:
-            self.sink.at_value((*path, key), f"environment variable {exc.args[0]} is not set and has no default (use ${{{exc.args[0]}:-default}})")
+            self.sink.at_value(
+                (*path, key),
+                f"environment variable {exc.args[0]} is not set and has no default (use ${{{exc.args[0]}:-default}})",
+            )
             return None
 
     def _resolve_wsdl(self, name: str) -> Path:
@@ -299,7 +323,10 @@ class _FileLoader:
             return None
         wsdl_path = self._resolve_wsdl(wsdl_name)
         if not wsdl_path.is_file():
-            self.sink.at_value((*path, "wsdl"), f"WSDL file {wsdl_name!r} not found (looked in {self.wsdl_dir or self.file.parent})")
+            self.sink.at_value(
+                (*path, "wsdl"),
+                f"WSDL file {wsdl_name!r} not found (looked in {self.wsdl_dir or self.file.parent})",
+            )
             return None
         info = self._describe(wsdl_path)
         if isinstance(info, str):
@@ -313,19 +340,29 @@ class _FileLoader:
             service_name = next(iter(info.services))
         service = info.services.get(service_name)
         if service is None:
-            self.sink.at_value((*path, "service"), f"no service {service_name!r} in the WSDL; expected one of: {', '.join(info.services)}")
+            self.sink.at_value(
+                (*path, "service"),
+                f"no service {service_name!r} in the WSDL; expected one of: {', '.join(info.services)}",
+            )
             return None
         port_name = self._string(raw, "port", path) or next(iter(service.ports), None)
         port = service.ports.get(port_name or "")
         if port is None:
-            self.sink.at_value((*path, "port"), f"no SOAP port {port_name!r} in service {service_name}; expected one of: {', '.join(service.ports) or 'none'}")
+            self.sink.at_value(
+                (*path, "port"),
+                f"no SOAP port {port_name!r} in service {service_name}; expected one of: {', '.join(service.ports) or 'none'}",
+            )
             return None
         address = self._string(raw, "address", path) or port.address
         if not address or not re.match(r"^https?://", address):
-            self.sink.at_value((*path, "address"), f"expected an http:// or https:// URL, got {address!r}")
+            self.sink.at_value(
+                (*path, "address"), f"expected an http:// or https:// URL, got {address!r}"
+            )
             return None
         timeout = self._parse(raw, "timeout", parse_duration, DEFAULT_TIMEOUT, path)
-        connect_timeout = self._parse(raw, "connect_timeout", parse_duration, DEFAULT_CONNECT_TIMEOUT, path)
+        connect_timeout = self._parse(
+            raw, "connect_timeout", parse_duration, DEFAULT_CONNECT_TIMEOUT, path
+        )
         max_bytes = self._parse(raw, "max_response_size", parse_size, DEFAULT_MAX_RESPONSE, path)
         return Upstream(
             key=f"{wsdl_path.name}#{service_name}/{port.name}@{address}",
@@ -338,7 +375,9 @@ class _FileLoader:
             max_response_bytes=int(max_bytes),
         )
 
-    def _parse(self, raw: Mapping[str, Any], key: str, parser: Any, default: float, path: KeyPath) -> float:
+    def _parse(
+        self, raw: Mapping[str, Any], key: str, parser: Any, default: float, path: KeyPath
+    ) -> float:
         if key not in raw:
             return default
         value = raw[key]
@@ -356,11 +395,16 @@ class _FileLoader:
         if raw is None:
             return
         if not isinstance(raw, dict):
-            self.sink.at_value(("service", "namespaces"), "expected a mapping of prefix to namespace URI")
+            self.sink.at_value(
+                ("service", "namespaces"), "expected a mapping of prefix to namespace URI"
+            )
             return
         for prefix, uri in raw.items():
             if not re.match(r"^[A-Za-z_][\w.\-]*$", prefix) or prefix.lower().startswith("xml"):
-                self.sink.at_key(("service", "namespaces", prefix), f"invalid prefix {prefix!r}; expected an XML name not starting with xml")
+                self.sink.at_key(
+                    ("service", "namespaces", prefix),
+                    f"invalid prefix {prefix!r}; expected an XML name not starting with xml",
+                )
             elif not isinstance(uri, str) or not uri:
                 self.sink.at_value(("service", "namespaces", prefix), "expected a namespace URI")
             else:
@@ -371,12 +415,17 @@ class _FileLoader:
     def _load_route(self, raw: Any, path: KeyPath) -> Route | None:
         assert self.upstream is not None
         if not isinstance(raw, dict):
-            self.sink.at_value(path, "expected a route mapping such as {get: /things/{id}, operation: GetThing}")
+            self.sink.at_value(
+                path, "expected a route mapping such as {get: /things/{id}, operation: GetThing}"
+            )
             return None
         _unknown_keys(self.sink, raw, _ROUTE_KEYS, path)
         methods = [m for m in HTTP_METHODS if m in raw]
         if len(methods) != 1:
-            self.sink.at_key(path, f"expected exactly one of {', '.join(HTTP_METHODS)} with the route's path, got {len(methods)}")
+            self.sink.at_key(
+                path,
+                f"expected exactly one of {', '.join(HTTP_METHODS)} with the route's path, got {len(methods)}",
+            )
             return None
         method = methods[0]
         url = raw[method]
@@ -386,11 +435,16 @@ class _FileLoader:
         op_name = raw.get("operation")
         operations = self.upstream.port.operations
         if not isinstance(op_name, str):
-            self.sink.at_key(path, f"missing key operation; expected one of: {', '.join(operations)}")
+            self.sink.at_key(
+                path, f"missing key operation; expected one of: {', '.join(operations)}"
+            )
             return None
         operation = operations.get(op_name)
         if operation is None:
-            self.sink.at_value((*path, "operation"), f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: {', '.join(operations)}")
+            self.sink.at_value(
+                (*path, "operation"),
+                f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: {', '.join(operations)}",
+            )
             return None
         params = self._load_params(raw.get("params"), url, (*path, "params"))
         headers = self._load_headers(raw.get("headers"), (*path, "headers"))
@@ -440,27 +494,44 @@ class _FileLoader:
                     if block is None:
                         continue
                     if not isinstance(block, dict):
-                        self.sink.at_value((*path, location), "expected a mapping of parameter name to type")
+                        self.sink.at_value(
+                            (*path, location), "expected a mapping of parameter name to type"
+                        )
                         continue
                     declared[location] = block
         specs = []
         for name, spec in declared["path"].items():
             if name not in in_path:
-                self.sink.at_key((*path, "path", name), f"path parameter {name!r} is not in the route path; path parameters: {', '.join(in_path) or 'none'}")
+                self.sink.at_key(
+                    (*path, "path", name),
+                    f"path parameter {name!r} is not in the route path; path parameters: {', '.join(in_path) or 'none'}",
+                )
         for name in in_path:
-            specs.append(self._param(name, "path", declared["path"].get(name, "string"), (*path, "path", name)))
+            specs.append(
+                self._param(
+                    name, "path", declared["path"].get(name, "string"), (*path, "path", name)
+                )
+            )
         for name, spec in declared["query"].items():
             specs.append(self._param(name, "query", spec, (*path, "query", name)))
         return tuple(specs)
 
     def _param(self, name: str, location: str, raw: Any, path: KeyPath) -> ParamSpec:
-        spec: dict[str, Any] = {"type": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
+        spec: dict[str, Any] = (
+            {"type": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
+        )
         if not isinstance(raw, str | dict):
-            self.sink.at_value(path, f"expected a type ({', '.join(PARAM_KINDS)}) or a mapping with type/required/default/enum")
+            self.sink.at_value(
+                path,
+                f"expected a type ({', '.join(PARAM_KINDS)}) or a mapping with type/required/default/enum",
+            )
         _unknown_keys(self.sink, spec, _PARAM_KEYS, path)
         kind = spec.get("type", "string")
         if kind not in PARAM_KINDS:
-            self.sink.at_value(path if isinstance(raw, str) else (*path, "type"), f"unknown type {kind!r}; expected one of: {', '.join(PARAM_KINDS)}")
+            self.sink.at_value(
+                path if isinstance(raw, str) else (*path, "type"),
+                f"unknown type {kind!r}; expected one of: {', '.join(PARAM_KINDS)}",
+            )
             kind = "string"
         required = spec.get("required", location == "path")
         if location == "path" and required is not True:
@@ -499,25 +570,42 @@ class _FileLoader:
         try:
             return XML_ENV.from_string(source)
         except TemplateSyntaxError as exc:
-            self.sink.at_value(path, f"template does not compile: {exc.message}", line_offset=max(exc.lineno - 1, 0) or 0)
+            self.sink.at_value(
+                path,
+                f"template does not compile: {exc.message}",
+                line_offset=max(exc.lineno - 1, 0) or 0,
+            )
             return None
 
-    def _load_request(self, raw: Any, operation: OperationInfo, path: KeyPath) -> RequestSpec | None:
+    def _load_request(
+        self, raw: Any, operation: OperationInfo, path: KeyPath
+    ) -> RequestSpec | None:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            self.sink.at_value(path, "expected a mapping with args or body, and optionally soap_header")
+            self.sink.at_value(
+                path, "expected a mapping with args or body, and optionally soap_header"
+            )
             return None
         _unknown_keys(self.sink, raw, _REQUEST_KEYS, path)
         if "args" in raw and "body" in raw:
-            self.sink.at_key((*path, "body"), "give either args (serialized against the WSDL) or body (raw XML), not both")
+            self.sink.at_key(
+                (*path, "body"),
+                "give either args (serialized against the WSDL) or body (raw XML), not both",
+            )
             return None
-        header = self._template(raw["soap_header"], (*path, "soap_header")) if "soap_header" in raw else None
+        header = (
+            self._template(raw["soap_header"], (*path, "soap_header"))
+            if "soap_header" in raw
+            else None
+        )
         if "body" in raw:
             body = self._template(raw["body"], (*path, "body"))
-            return RequestSpec(body=body, soap_header=header) if body is not None else None
+            if body is None:
+                return None
+            return RequestSpec(body=body, soap_header=header, source=raw)
         args = self._compile_args(raw.get("args", {}), operation.input, (*path, "args"))
-        return RequestSpec(args=args, soap_header=header)
+        return RequestSpec(args=args, soap_header=header, source=raw)
 
     def _compile_args(self, raw: Any, element: ElementInfo | None, path: KeyPath) -> ArgNode:
         if isinstance(raw, str):
@@ -536,13 +624,18 @@ class _FileLoader:
                 child = next((c for c in children if c.local == key), None)
                 if element is not None and child is None and not element.type.open:
                     expected = ", ".join(names) or "nothing (the element has no children)"
-                    self.sink.at_key((*path, key), f"no element {key!r} in {element.local}; expected one of: {expected}")
+                    self.sink.at_key(
+                        (*path, key),
+                        f"no element {key!r} in {element.local}; expected one of: {expected}",
+                    )
                     continue
                 compiled[key] = self._compile_args(value, child, (*path, key))
             if element is not None and not element.type.open:
                 for child in children:
                     if child.min_occurs > 0 and child.local not in raw:
-                        self.sink.at_key(path, f"missing required element {child.local!r} of {element.local}")
+                        self.sink.at_key(
+                            path, f"missing required element {child.local!r} of {element.local}"
+                        )
             return compiled
         return raw
 
@@ -562,16 +655,28 @@ class _FileLoader:
             when = rule.get("when")
             status = rule.get("status")
             if not isinstance(when, str):
-                self.sink.at_key(rule_path, "missing key when; expected a Jinja expression over fault (code, string, detail…)")
+                self.sink.at_key(
+                    rule_path,
+                    "missing key when; expected a Jinja expression over fault (code, string, detail…)",
+                )
                 continue
             if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
-                self.sink.at_value((*rule_path, "status") if "status" in rule else rule_path, f"expected an HTTP error status 400-599, got {status!r}")
+                self.sink.at_value(
+                    (*rule_path, "status") if "status" in rule else rule_path,
+                    f"expected an HTTP error status 400-599, got {status!r}",
+                )
                 continue
             try:
                 compiled = compile_expression(when)
             except TemplateSyntaxError as exc:
-                self.sink.at_value((*rule_path, "when"), f"expression does not compile: {exc.message}")
+                self.sink.at_value(
+                    (*rule_path, "when"), f"expression does not compile: {exc.message}"
+                )
                 continue
             title = rule.get("title")
-            rules.append(ErrorRule(source=when, when=compiled, status=status, title=str(title) if title else None))
+            rules.append(
+                ErrorRule(
+                    source=when, when=compiled, status=status, title=str(title) if title else None
+                )
+            )
         return tuple(rules)

@@ -102,6 +102,8 @@ class RequestSpec:
     args: ArgNode = None
     body: Template | None = None
     soap_header: Template | None = None
+    source: Any = None
+    """The request block as written (template sources), for documentation and checks."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
