@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from mediator import __version__
-from mediator.cli import check, openapi, serve
+from mediator.cli import check, openapi, serve, trycmd
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, check, openapi)
+COMMANDS: tuple[ModuleType, ...] = (serve, check, trycmd, openapi)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,3 +129,73 @@ def test_check_passes_on_the_bundled_mappings() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert b"ok: 4 route(s)" in result.stdout
+
+
+def _try(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MEDIATOR, "try", *argv, "--mappings", str(MAPPINGS_DIR), "--wsdl-dir", str(WSDL_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_try_prints_the_envelope_offline() -> None:
+    """`mediator try POST /orders --body …` prints the SOAP request it would send, escaped."""
+    result = _try(
+        "POST",
+        "/orders",
+        "--body",
+        '{"customerId": 3, "lines": [{"sku": "A&B", "quantity": 2, "unitPrice": 1.5}]}',
+    )
+    assert result.returncode == 0, result.stderr
+    assert "== SOAP 1.1 request: POST http://127.0.0.1:8081/orders" in result.stderr
+    assert 'SOAPAction: "urn:example:orders/CreateOrder"' in result.stderr
+    assert "<o:Sku>A&amp;B</o:Sku>" in result.stdout
+    assert "<o:UnitPrice>1.5</o:UnitPrice>" in result.stdout
+
+
+def test_try_translates_a_response_file_with_explain(tmp_path: Path) -> None:
+    """`--response FILE --explain` prints what each XPath matched and the JSON the client gets."""
+    response = tmp_path / "response.xml"
+    response.write_text(
+        '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+        '<SearchOrdersResponse xmlns="urn:example:orders"><Order><Id>1</Id><CustomerName>A</CustomerName>'
+        "<Status>open</Status><OrderDate>2026-01-01</OrderDate><Total>2.50</Total></Order>"
+        "</SearchOrdersResponse></s:Body></s:Envelope>"
+    )
+    result = _try("GET", "/orders?status=open", "--response", str(response), "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "orders" in result.stderr and "matched 1 as object" in result.stderr
+    assert json.loads(result.stdout) == {
+        "orders": [
+            {
+                "id": 1,
+                "customerName": "A",
+                "status": "open",
+                "orderDate": "2026-01-01",
+                "total": 2.5,
+            }
+        ]
+    }
+
+
+def test_try_call_uses_the_real_upstream(demo_backend: str) -> None:
+    """`--call` sends the request to the upstream and prints the translated answer."""
+    result = _try(
+        "GET", "/customers/3", "--call", env={"ORDERS_SOAP_URL": f"{demo_backend}/orders"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "== SOAP response: HTTP 200" in result.stderr
+    assert json.loads(result.stdout) == {
+        "customer": {"id": 3, "name": "Grace Hopper", "email": "grace@example.org", "vip": False}
+    }
+
+
+def test_try_unknown_route_lists_routes() -> None:
+    """An unmapped path is an error that lists the routes there are."""
+    result = _try("GET", "/nope")
+    assert result.returncode == 1
+    assert "no route for GET /nope; routes: GET /orders/{id}" in result.stderr
