@@ -29,6 +29,12 @@ def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("wsdl"),
         help="where service.wsdl paths are looked up (default: wsdl/)",
     )
+    parser.add_argument(
+        "--zero-config",
+        action="store_true",
+        help="also serve every WSDL in --wsdl-dir generically: "
+        "POST /soap/{service}/{operation}, JSON in and out",
+    )
 
 
 def load(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
@@ -38,7 +44,12 @@ def load(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
         MappingError: listing every issue.
     """
     registry = WsdlRegistry()
-    mappings = load_mappings(args.paths, describe=registry.describe, wsdl_dir=args.wsdl_dir)
+    zero_config = getattr(args, "zero_config", False)
+    wsdls = sorted(args.wsdl_dir.glob("*.wsdl")) if zero_config and args.wsdl_dir.is_dir() else []
+    paths = [p for p in args.paths if p.exists()] if zero_config else args.paths
+    mappings = load_mappings(
+        paths, describe=registry.describe, wsdl_dir=args.wsdl_dir, zero_config=wsdls
+    )
     return mappings, registry
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,13 +28,25 @@ from mediator.mapping.model import (
     Route,
     Upstream,
 )
+from mediator.mapping.resilience import (
+    ROUTE_POLICY_KEYS,
+    SERVICE_POLICY_KEYS,
+    compile_route_policy,
+    compile_upstream_policy,
+)
 from mediator.mapping.response_plan import Naming, compile_response
 from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
 from mediator.mapping.templating import XML_ENV, compile_expression, compile_leaf
 from mediator.mapping.values import interpolate, parse_duration, parse_size
 from mediator.mapping.yamlsource import KeyPath, YamlLoadError, load_yaml
 
-__all__ = ["HTTP_METHODS", "SUPPORTED_VERSIONS", "discover_files", "load_mappings"]
+__all__ = [
+    "HTTP_METHODS",
+    "SUPPORTED_VERSIONS",
+    "discover_files",
+    "load_mappings",
+    "zero_config_address_variable",
+]
 
 SUPPORTED_VERSIONS = (1,)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -47,6 +60,7 @@ _SERVICE_KEYS = {
     "connect_timeout",
     "max_response_size",
     "namespaces",
+    *SERVICE_POLICY_KEYS,
 }
 _DEFAULTS_KEYS = {"absent", "naming"}
 _ROUTE_KEYS = {
@@ -59,6 +73,7 @@ _ROUTE_KEYS = {
     "request",
     "response",
     "errors",
+    *ROUTE_POLICY_KEYS,
 }
 _REQUEST_KEYS = {"args", "body", "soap_header"}
 _ERROR_KEYS = {"when", "status", "title"}
@@ -89,6 +104,7 @@ def load_mappings(
     describe: DescribeWsdl,
     wsdl_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    zero_config: Sequence[Path] = (),
 ) -> MappingSet:
     """Load, validate and compile mapping files.
 
@@ -98,6 +114,9 @@ def load_mappings(
         wsdl_dir: where relative ``service.wsdl`` paths are looked up first; the mapping
             file's own directory is tried next.
         environ: the environment for ``${VAR}`` and ``env:``; ``os.environ`` by default.
+        zero_config: WSDL files served without a mapping file: one generic route per
+            operation, ``POST /soap/{service}/{operation}``, JSON input named and typed as
+            the operation's input elements, output derived from the XSD.
 
     Raises:
         MappingError: listing every issue of every file.
@@ -105,7 +124,7 @@ def load_mappings(
     environ = os.environ if environ is None else environ
     files = discover_files(paths)
     issues: list[MappingIssue] = []
-    if not files:
+    if not files and not zero_config:
         issues.append(
             MappingIssue(
                 ", ".join(map(str, paths)) or ".", 1, 1, "", "no mapping files found (*.yaml)"
@@ -124,10 +143,72 @@ def load_mappings(
         located.extend((route, loader.sink, path) for route, path in loader.route_keys)
         if loader.upstream is not None:
             upstreams[loader.upstream.key] = loader.upstream
+    for wsdl in zero_config:
+        for name, document in _zero_config_documents(wsdl, describe, wsdl_cache):
+            loader = _FileLoader(Path(name), describe, wsdl_dir, environ, wsdl_cache)
+            routes.extend(loader.load_data(document))
+            issues.extend(loader.sink.issues)
+            located.extend((route, loader.sink, path) for route, path in loader.route_keys)
+            if loader.upstream is not None:
+                upstreams[loader.upstream.key] = loader.upstream
     issues.extend(_duplicate_routes(located))
     if issues:
         raise MappingError(issues)
     return MappingSet(tuple(routes), upstreams, tuple(str(f) for f in files))
+
+
+ZERO_CONFIG_ARGS = "{{ body if body is not none else {} }}"
+
+
+def zero_config_address_variable(service: str) -> str:
+    """The environment variable overriding a zero-config service's address:
+    ``MEDIATOR_ADDRESS_`` and the service name upper-cased (``OrderService`` →
+    ``MEDIATOR_ADDRESS_ORDERSERVICE``)."""
+    return "MEDIATOR_ADDRESS_" + re.sub(r"[^A-Za-z0-9]", "_", service).upper()
+
+
+def _zero_config_documents(
+    wsdl: Path, describe: DescribeWsdl, cache: dict[Path, WsdlInfo | str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Mapping documents for a WSDL without a mapping file: one per service (first port)."""
+    path = wsdl.resolve()
+    if path not in cache:
+        try:
+            cache[path] = describe(path)
+        except (OSError, ValueError) as exc:
+            cache[path] = str(exc)
+    info = cache[path]
+    if isinstance(info, str):
+        return [
+            (f"{wsdl} (zero-config)", {"version": 1, "service": {"wsdl": str(path)}, "routes": []})
+        ]
+    documents = []
+    for service in info.services.values():
+        port = next(iter(service.ports.values()))
+        routes = [
+            {
+                "post": f"/soap/{service.name}/{operation}",
+                "name": f"{service.name}.{operation}",
+                "summary": f"{operation} of {service.name} (zero-config)",
+                "operation": operation,
+                "request": {"args": ZERO_CONFIG_ARGS},
+                "response": {},
+            }
+            for operation in port.operations
+        ]
+        document = {
+            "version": 1,
+            "defaults": {"naming": "keep"},
+            "service": {
+                "wsdl": str(path),
+                "service": service.name,
+                "port": port.name,
+                "address": f"${{{zero_config_address_variable(service.name)}:-{port.address}}}",
+            },
+            "routes": routes,
+        }
+        documents.append((f"{wsdl} (zero-config {service.name})", document))
+    return documents
 
 
 def _duplicate_routes(located: list[tuple[Route, IssueSink, KeyPath]]) -> list[MappingIssue]:
@@ -197,7 +278,10 @@ class _FileLoader:
             self.sink.at(exc.line, exc.column, exc.message)
             return []
         self.sink.positions = source.positions
-        raw = source.data
+        return self.load_data(source.data)
+
+    def load_data(self, raw: Any) -> list[Route]:
+        """Validate and compile an already-parsed mapping document."""
         if not isinstance(raw, dict):
             self.sink.at(1, 1, "expected a mapping with version, service and routes")
             return []
@@ -373,6 +457,7 @@ class _FileLoader:
             timeout=float(timeout),
             connect_timeout=float(min(connect_timeout, timeout)),
             max_response_bytes=int(max_bytes),
+            policy=compile_upstream_policy(raw, self.sink, path, self.environ),
         )
 
     def _parse(
@@ -479,6 +564,7 @@ class _FileLoader:
             errors=errors,
             namespaces=self.namespaces,
             summary=str(raw.get("summary", "")),
+            **asdict(compile_route_policy(raw, self.sink, path, self.environ)),
         )
 
     def _load_params(self, raw: Any, url: str, path: KeyPath) -> tuple[ParamSpec, ...]:
