@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
-from jinja2 import Template, TemplateSyntaxError
+from jinja2 import Environment, Template, TemplateSyntaxError
 
 from mediator.errors import MappingError, MappingIssue
 from mediator.mapping.issues import IssueSink, dotted
@@ -28,6 +28,7 @@ from mediator.mapping.model import (
     Route,
     Upstream,
 )
+from mediator.mapping.references import RouteVariables, template_reference_issues
 from mediator.mapping.resilience import (
     ROUTE_POLICY_KEYS,
     SERVICE_POLICY_KEYS,
@@ -36,7 +37,7 @@ from mediator.mapping.resilience import (
 )
 from mediator.mapping.response_plan import Naming, compile_response
 from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
-from mediator.mapping.templating import XML_ENV, compile_expression, compile_leaf
+from mediator.mapping.templating import DATA_ENV, XML_ENV, compile_expression, compile_leaf
 from mediator.mapping.values import interpolate, parse_duration, parse_size
 from mediator.mapping.yamlsource import KeyPath, YamlLoadError, load_yaml
 
@@ -534,6 +535,7 @@ class _FileLoader:
         params = self._load_params(raw.get("params"), url, (*path, "params"))
         headers = self._load_headers(raw.get("headers"), (*path, "headers"))
         request = self._load_request(raw.get("request"), operation, (*path, "request"))
+        self._check_references(raw.get("request"), params, headers, (*path, "request"))
         response = compile_response(
             raw.get("response"),
             operation.output,
@@ -566,6 +568,38 @@ class _FileLoader:
             summary=str(raw.get("summary", "")),
             **asdict(compile_route_policy(raw, self.sink, path, self.environ)),
         )
+
+    def _check_references(
+        self, raw: Any, params: tuple[ParamSpec, ...], headers: tuple[str, ...], path: KeyPath
+    ) -> None:
+        """Every template of the request may read only what the route provides."""
+        if not isinstance(raw, dict):
+            return
+        variables = RouteVariables(
+            path=[p.name for p in params if p.location == "path"],
+            query=[p.name for p in params if p.location == "query"],
+            headers=headers,
+            env=list(self.env),
+        )
+        templates: list[tuple[KeyPath, str, Environment]] = []
+
+        def collect(value: Any, key_path: KeyPath) -> None:
+            if isinstance(value, str):
+                templates.append((key_path, value, DATA_ENV))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    collect(item, (*key_path, key))
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    collect(item, (*key_path, index))
+
+        collect(raw.get("args"), (*path, "args"))
+        for key in ("body", "soap_header"):
+            if isinstance(raw.get(key), str):
+                templates.append(((*path, key), raw[key], XML_ENV))
+        for key_path, source, env in templates:
+            for message in template_reference_issues(source, env, variables):
+                self.sink.at_value(key_path, message)
 
     def _load_params(self, raw: Any, url: str, path: KeyPath) -> tuple[ParamSpec, ...]:
         in_path = _PATH_PARAM.findall(url)

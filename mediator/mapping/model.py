@@ -21,6 +21,7 @@ __all__ = [
     "PARAM_KINDS",
     "Absent",
     "ArgNode",
+    "BreakerPolicy",
     "ErrorRule",
     "FieldKind",
     "FieldSpec",
@@ -28,8 +29,10 @@ __all__ = [
     "ParamSpec",
     "RequestSpec",
     "ResponseSpec",
+    "RetryPolicy",
     "Route",
     "Upstream",
+    "UpstreamPolicy",
 ]
 
 FieldKind: TypeAlias = Literal[
@@ -65,6 +68,51 @@ ArgNode: TypeAlias = Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """When a failed call is tried again (``service.retries``; see docs/resilience.md).
+
+    Only calls that provably never reached the upstream, or calls of idempotent routes, are
+    retried, at most ``max_retries`` times, after a fully jittered exponential back-off
+    (``backoff`` doubling up to ``max_backoff``), within the call's total deadline and while
+    the retry budget (``budget``: retries as a fraction of calls) allows.
+    """
+
+    max_retries: int = 2
+    backoff: float = 0.05
+    max_backoff: float = 1.0
+    budget: float = 0.2
+    per_try_timeout: float | None = None
+    """Deadline of one try; ``None`` lets each try use what remains of the total deadline."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BreakerPolicy:
+    """The upstream's circuit breaker (``service.circuit_breaker``).
+
+    It opens after ``failures`` consecutive gateway failures, stays open ``open_for``
+    seconds, then lets one probe through; each failed probe doubles the open time up to
+    ``max_open_for``.
+    """
+
+    enabled: bool = True
+    failures: int = 5
+    open_for: float = 5.0
+    max_open_for: float = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamPolicy:
+    """Resilience settings of one upstream: retries, circuit breaker and bulkhead."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    max_concurrency: int = 64
+    """Calls in flight at once; more wait in a queue."""
+    max_queue: int = 128
+    """Calls waiting for a free slot; beyond it the gateway answers 503 at once."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Upstream:
     """One SOAP endpoint: a WSDL port at an address, with its call limits."""
 
@@ -76,6 +124,7 @@ class Upstream:
     timeout: float
     connect_timeout: float
     max_response_bytes: int
+    policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
 
     @property
     def soap_version(self) -> str:
@@ -163,6 +212,27 @@ class Route:
     errors: tuple[ErrorRule, ...]
     namespaces: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    timeout: float | None = None
+    """Total deadline of this route's upstream call; ``None``: the upstream's."""
+    connect_timeout: float | None = None
+    """Connect deadline of this route's upstream call; ``None``: the upstream's."""
+    idempotent: bool = False
+    """The operation may be repeated safely, so failed calls may be retried after sending."""
+
+    @property
+    def call_timeout(self) -> float:
+        """The total deadline of one call of this route, in seconds."""
+        return self.timeout if self.timeout is not None else self.upstream.timeout
+
+    @property
+    def call_connect_timeout(self) -> float:
+        """The connect deadline of one call of this route (never above its total deadline)."""
+        connect = (
+            self.connect_timeout
+            if self.connect_timeout is not None
+            else self.upstream.connect_timeout
+        )
+        return min(connect, self.call_timeout)
 
     @property
     def input(self) -> ElementInfo | None:

@@ -23,7 +23,11 @@ Naming = Literal["camel", "keep"]
 
 _RESPONSE_KEYS = {"root", "fields", "template", "status", "absent"}
 _FIELD_KEYS = {"xpath", "type", "list", "fields", "absent"}
-_PREFIX_USE = re.compile(r"(?<![\w:.\-@$'\"])([A-Za-z_][\w.\-]*):(?!:)(?=[A-Za-z_*])")
+# A prefix is a name not preceded by a name character, a quote or a single colon (``a:b:c``);
+# it may follow ``@`` (attributes), ``$`` (variables) and ``::`` (axes such as ``child::x:a``).
+_PREFIX_USE = re.compile(
+    r"(?<![\w.\-'\"])(?:(?<=::)|(?<!:))([A-Za-z_][\w.\-]*):(?!:)(?=[A-Za-z_*])"
+)
 _STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 _MAX_AUTO_DEPTH = 8
 _PROBE = etree.Element("probe")
@@ -91,7 +95,11 @@ def _json_name(local: str, naming: Naming) -> str:
 
 
 def derive_fields(
-    type_info: TypeInfo, namespaces: Mapping[str, str], naming: Naming, absent: Absent, depth: int = 0
+    type_info: TypeInfo,
+    namespaces: Mapping[str, str],
+    naming: Naming,
+    absent: Absent,
+    depth: int = 0,
 ) -> tuple[FieldSpec, ...]:
     """Fields for every attribute and child element of a type, typed from the XSD."""
     fields: list[FieldSpec] = []
@@ -147,12 +155,22 @@ def _field_from_element(
     else:
         kind, sub = cast(FieldKind, child.type.scalar or "string"), ()
     return FieldSpec(
-        name=name, source=source, xpath=xpath, kind=kind, is_list=child.repeated, absent=absent, fields=sub
+        name=name,
+        source=source,
+        xpath=xpath,
+        kind=kind,
+        is_list=child.repeated,
+        absent=absent,
+        fields=sub,
     )
 
 
 def _resolve(
-    source: str, start: TypeInfo | None, namespaces: Mapping[str, str], sink: IssueSink, path: KeyPath
+    source: str,
+    start: TypeInfo | None,
+    namespaces: Mapping[str, str],
+    sink: IssueSink,
+    path: KeyPath,
 ) -> PathResolution | None:
     if start is None:
         return None
@@ -174,19 +192,28 @@ def _compile_field(
     if isinstance(raw, str):
         raw = {"xpath": raw}
     if not isinstance(raw, dict):
-        sink.at_value(path, f"expected an XPath string or a mapping with xpath/type/list/fields, got {type(raw).__name__}")
+        sink.at_value(
+            path,
+            f"expected an XPath string or a mapping with xpath/type/list/fields, got {type(raw).__name__}",
+        )
         return None
     for key in raw:
         if key not in _FIELD_KEYS:
-            sink.at_key((*path, key), f"unknown key; expected one of: {', '.join(sorted(_FIELD_KEYS))}")
+            sink.at_key(
+                (*path, key), f"unknown key; expected one of: {', '.join(sorted(_FIELD_KEYS))}"
+            )
     source = raw.get("xpath")
     if not isinstance(source, str) or not source.strip():
         sink.at_value(path, "missing xpath; expected an XPath relative to the parent element")
         return None
-    xpath = compile_xpath(source, ctx.namespaces, sink, (*path, "xpath") if "xpath" in raw else path)
+    xpath = compile_xpath(
+        source, ctx.namespaces, sink, (*path, "xpath") if "xpath" in raw else path
+    )
     if xpath is None:
         return None
-    resolution = _resolve(source, parent, ctx.namespaces, sink, (*path, "xpath") if "xpath" in raw else path)
+    resolution = _resolve(
+        source, parent, ctx.namespaces, sink, (*path, "xpath") if "xpath" in raw else path
+    )
     absent = raw.get("absent", ctx.absent)
     if absent not in ("omit", "null"):
         sink.at_value((*path, "absent"), f"expected omit or null, got {absent!r}")
@@ -203,24 +230,55 @@ def _compile_field(
     if sub_raw is not None:
         if kind is not None and kind != "object":
             sink.at_value((*path, "type"), "a field with fields is an object; drop type or fields")
-        sub = _compile_fields(sub_raw, resolution.type if resolution else None, ctx, (*path, "fields"))
-        return FieldSpec(name=name, source=source, xpath=xpath, kind="object", is_list=is_list, absent=absent, fields=sub)
+        sub = _compile_fields(
+            sub_raw, resolution.type if resolution else None, ctx, (*path, "fields")
+        )
+        return FieldSpec(
+            name=name,
+            source=source,
+            xpath=xpath,
+            kind="object",
+            is_list=is_list,
+            absent=absent,
+            fields=sub,
+        )
     if kind is not None:
         if kind not in FIELD_KINDS:
-            sink.at_value((*path, "type"), f"unknown type {kind!r}; expected one of: {', '.join(FIELD_KINDS)}")
+            sink.at_value(
+                (*path, "type"), f"unknown type {kind!r}; expected one of: {', '.join(FIELD_KINDS)}"
+            )
             kind = "string"
-        return FieldSpec(name=name, source=source, xpath=xpath, kind=kind, is_list=is_list, absent=absent)
+        return FieldSpec(
+            name=name, source=source, xpath=xpath, kind=kind, is_list=is_list, absent=absent
+        )
     if resolution and resolution.type and (resolution.type.children or resolution.type.attributes):
         if resolution.element is not None:
-            derived = _field_from_element(resolution.element, source, xpath, ctx.namespaces, ctx.naming, absent, 1)
+            derived = _field_from_element(
+                resolution.element, source, xpath, ctx.namespaces, ctx.naming, absent, 1
+            )
             return FieldSpec(
-                name=name, source=source, xpath=xpath, kind=derived.kind, is_list=is_list, absent=absent, fields=derived.fields
+                name=name,
+                source=source,
+                xpath=xpath,
+                kind=derived.kind,
+                is_list=is_list,
+                absent=absent,
+                fields=derived.fields,
             )
     scalar = resolution.scalar if resolution and resolution.scalar else "string"
-    return FieldSpec(name=name, source=source, xpath=xpath, kind=cast(FieldKind, scalar), is_list=is_list, absent=absent)
+    return FieldSpec(
+        name=name,
+        source=source,
+        xpath=xpath,
+        kind=cast(FieldKind, scalar),
+        is_list=is_list,
+        absent=absent,
+    )
 
 
-def _compile_fields(raw: Any, parent: TypeInfo | None, ctx: _Context, path: KeyPath) -> tuple[FieldSpec, ...]:
+def _compile_fields(
+    raw: Any, parent: TypeInfo | None, ctx: _Context, path: KeyPath
+) -> tuple[FieldSpec, ...]:
     if not isinstance(raw, dict) or not raw:
         ctx.sink.at_value(path, "expected a mapping of JSON field names to XPaths")
         return ()
@@ -235,7 +293,9 @@ def _compile_fields(raw: Any, parent: TypeInfo | None, ctx: _Context, path: KeyP
 class _Context:
     __slots__ = ("absent", "namespaces", "naming", "sink")
 
-    def __init__(self, sink: IssueSink, namespaces: dict[str, str], naming: Naming, absent: Absent) -> None:
+    def __init__(
+        self, sink: IssueSink, namespaces: dict[str, str], naming: Naming, absent: Absent
+    ) -> None:
         self.sink, self.namespaces, self.naming, self.absent = sink, namespaces, naming, absent
 
 
@@ -256,7 +316,9 @@ def compile_response(
         return None
     for key in raw:
         if key not in _RESPONSE_KEYS:
-            sink.at_key((*path, key), f"unknown key; expected one of: {', '.join(sorted(_RESPONSE_KEYS))}")
+            sink.at_key(
+                (*path, key), f"unknown key; expected one of: {', '.join(sorted(_RESPONSE_KEYS))}"
+            )
     local_absent = raw.get("absent", absent)
     if local_absent not in ("omit", "null"):
         sink.at_value((*path, "absent"), f"expected omit or null, got {local_absent!r}")

@@ -31,6 +31,7 @@ __all__ = [
     "single_expression",
 ]
 
+_MAX_INTEGER_DIGITS = 4300  # as Python's own limit for int(str)
 _SINGLE = re.compile(r"^\s*\{\{-?(?P<expr>.*?)-?\}\}\s*$", re.DOTALL)
 
 
@@ -39,8 +40,15 @@ def _strict_int(value: Any) -> int:
         raise ClientError(f"expected an integer, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, Decimal | float) and value == int(value):
-        return int(value)
+    if isinstance(value, Decimal | float):
+        number = Decimal(value)  # bounded before int(): int(Decimal("1E+999999")) takes ages
+        if (
+            number.is_finite()
+            and number.adjusted() < _MAX_INTEGER_DIGITS
+            and number == number.to_integral_value()
+        ):
+            return int(number)
+        raise ClientError(f"expected an integer, got {str(value)[:40]!r}")
     try:
         return int(str(value).strip())
     except ValueError:

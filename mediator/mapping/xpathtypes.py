@@ -38,7 +38,9 @@ class UnknownStep(ValueError):
 
     def __init__(self, step: str, choices: list[str]) -> None:
         listed = ", ".join(choices) if choices else "nothing (no child elements)"
-        super().__init__(f"step {step!r} matches nothing the schema allows here; expected one of: {listed}")
+        super().__init__(
+            f"step {step!r} matches nothing the schema allows here; expected one of: {listed}"
+        )
         self.step = step
         self.choices = choices
 
@@ -88,7 +90,9 @@ def resolve_path(
             if attribute is None:
                 if current.open:
                     return None
-                choices = [f"@{_qualified(a.namespace, a.local, namespaces)}" for a in current.attributes]
+                choices = [
+                    f"@{_qualified(a.namespace, a.local, namespaces)}" for a in current.attributes
+                ]
                 raise UnknownStep(step, choices)
             return PathResolution(None, attribute.scalar, repeated, False, None)
         if current.open and not current.children:

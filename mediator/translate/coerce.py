@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mediator.errors import ClientError
 from mediator.mapping.service_info import ElementInfo, TypeInfo
+from mediator.translate.convert import convert_text
 from mediator.translate.xmlsafe import xml_safe_text
 
 __all__ = ["coerce_args", "ensure_xml_safe"]
 
 _MAX_DEPTH = 64
+_MAX_INTEGER_DIGITS = 4300  # as Python's own limit for int(str)
 
 
 def _fail(where: str, expected: str, value: Any) -> ClientError:
@@ -42,8 +43,14 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
             raise _fail(where, "an integer", value)
         if isinstance(value, int):
             return value
-        if isinstance(value, Decimal | float) and value == value and int(value) == value:
-            return int(value)
+        if isinstance(value, Decimal | float):
+            number = Decimal(value)  # bounded before int(): int(Decimal("1E+999999")) takes ages
+            if (
+                number.is_finite()
+                and number.adjusted() < _MAX_INTEGER_DIGITS
+                and number == number.to_integral_value()
+            ):
+                return int(number)
         if isinstance(value, str):
             try:
                 return int(value.strip())
@@ -71,12 +78,10 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
     if kind in ("date", "datetime", "time"):
         if not isinstance(value, str):
             raise _fail(where, f"an ISO 8601 {kind} string", value)
-        parse = {"date": dt.date.fromisoformat, "datetime": dt.datetime.fromisoformat, "time": dt.time.fromisoformat}
         try:
-            parse[kind](value)
+            return convert_text(kind, value)  # XSD's lexical form, narrower than fromisoformat
         except ValueError:
             raise _fail(where, f"an ISO 8601 {kind}", value) from None
-        return value
     if kind == "base64":
         if not isinstance(value, str):
             raise _fail(where, "a base64 string", value)
@@ -110,7 +115,9 @@ def _value(element: ElementInfo, value: Any, where: str, depth: int) -> Any:
     if element.repeated:
         items = value if isinstance(value, list) else [value]
         if element.max_occurs is not None and len(items) > element.max_occurs:
-            raise ClientError(f"{where}: at most {element.max_occurs} items allowed, got {len(items)}")
+            raise ClientError(
+                f"{where}: at most {element.max_occurs} items allowed, got {len(items)}"
+            )
         return [_single(element.type, item, f"{where}[{i}]", depth) for i, item in enumerate(items)]
     if isinstance(value, list):
         raise _fail(where, "a single value", value)
@@ -133,11 +140,15 @@ def _single(type_info: TypeInfo, value: Any, where: str, depth: int) -> Any:
     kind = type_info.scalar or "string"
     result = _scalar(kind, value, where)
     if type_info.enumeration and str(result) not in type_info.enumeration:
-        raise ClientError(f"{where}: expected one of {', '.join(type_info.enumeration)}, got {str(value)[:60]!r}")
+        raise ClientError(
+            f"{where}: expected one of {', '.join(type_info.enumeration)}, got {str(value)[:60]!r}"
+        )
     return result
 
 
-def _complex(type_info: TypeInfo, value: Mapping[str, Any], where: str, depth: int) -> dict[str, Any]:
+def _complex(
+    type_info: TypeInfo, value: Mapping[str, Any], where: str, depth: int
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, item in value.items():
         child = next((c for c in type_info.children if c.local == key), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -10,10 +9,11 @@ from typing import Any
 
 from mediator.errors import ClientError
 from mediator.mapping.model import ParamSpec, Route
+from mediator.translate.convert import convert_text
 
 __all__ = ["build_context", "convert_param"]
 
-_INTEGER = re.compile(r"^[+-]?\d{1,30}$")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only, matched in full
 
 
 def convert_param(spec: ParamSpec, raw: str) -> Any:
@@ -25,7 +25,7 @@ def convert_param(spec: ParamSpec, raw: str) -> Any:
     where = f"{spec.location} parameter {spec.name!r}"
     value: Any
     if spec.kind == "integer":
-        if not _INTEGER.match(raw):
+        if not _INTEGER.fullmatch(raw):
             raise ClientError(f"{where}: expected an integer, got {raw[:60]!r}")
         value = int(raw)
     elif spec.kind == "number":
@@ -40,11 +40,12 @@ def convert_param(spec: ParamSpec, raw: str) -> Any:
             raise ClientError(f"{where}: expected true or false, got {raw[:60]!r}")
         value = raw in ("true", "1")
     elif spec.kind in ("date", "datetime"):
-        parse = dt.date.fromisoformat if spec.kind == "date" else dt.datetime.fromisoformat
         try:
-            parse(raw)
+            convert_text(spec.kind, raw)  # XSD's lexical form, narrower than fromisoformat
         except ValueError:
-            raise ClientError(f"{where}: expected an ISO 8601 {spec.kind}, got {raw[:60]!r}") from None
+            raise ClientError(
+                f"{where}: expected an ISO 8601 {spec.kind}, got {raw[:60]!r}"
+            ) from None
         value = raw
     else:
         value = raw

@@ -75,6 +75,7 @@ def _time(text: str) -> str:
     value = text.strip()
     if not _TIME.match(value):
         raise ValueError("not a time")
+    dt.time.fromisoformat(value[:8])
     return value
 
 

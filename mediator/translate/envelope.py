@@ -62,7 +62,9 @@ def read_envelope(
     header = root.find(f"{{{namespace}}}Header")
     body = root.find(f"{{{namespace}}}Body")
     if body is None:
-        raise UpstreamProtocolError("the SOAP envelope has no Body", upstream=upstream, status=http_status)
+        raise UpstreamProtocolError(
+            "the SOAP envelope has no Body", upstream=upstream, status=http_status
+        )
     first = next(iter(body), None)
     while first is not None and not isinstance(first.tag, str):
         first = first.getnext()
@@ -93,7 +95,9 @@ def build_envelope(
     """
     env_ns = SOAP_ENV_BY_VERSION[version]
     declarations = "".join(
-        f' xmlns:{prefix}="{_attr(uri)}"' for prefix, uri in (namespaces or {}).items() if prefix != "soapenv"
+        f' xmlns:{prefix}="{_attr(uri)}"'
+        for prefix, uri in (namespaces or {}).items()
+        if prefix != "soapenv"
     )
     header = f"<soapenv:Header>{header_xml}</soapenv:Header>" if header_xml else ""
     text = (

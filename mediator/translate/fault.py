@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from mediator.errors import Fault
@@ -35,9 +37,15 @@ def _detail(element: etree._Element | None) -> object:
     if not entries:
         text = (element.text or "").strip()
         return text or None
-    data = {}
+    data: dict[str, Any] = {}
     for entry in entries:
-        data[etree.QName(entry).localname] = element_to_data(entry)
+        name, value = etree.QName(entry).localname, element_to_data(entry)
+        if name not in data:
+            data[name] = value
+        elif isinstance(data[name], list):  # element_to_data never returns a list itself
+            data[name].append(value)
+        else:
+            data[name] = [data[name], value]
     return data
 
 

@@ -22,6 +22,8 @@ _MAX_DEPTH = 64
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not a JSON number")
         return orjson.Fragment(str(value).encode())
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
@@ -49,7 +51,7 @@ def _depth(value: Any, limit: int) -> None:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
+        if depth > limit and isinstance(item, dict | list):  # scalars are not a level
             raise ClientError(f"invalid JSON: nested deeper than {limit} levels")
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
@@ -80,7 +82,11 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
             object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as exc:
-        raise ClientError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise ClientError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except ValueError:  # int() refuses literals of more than 4300 digits
+        raise ClientError("invalid JSON: a number has too many digits") from None
     except RecursionError:
         raise ClientError("invalid JSON: nested too deeply") from None
     _depth(value, max_depth)

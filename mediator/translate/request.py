@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Template, TemplateError, UndefinedError
+from jinja2 import Template, TemplateError, Undefined, UndefinedError
 
 from mediator.errors import ClientError, RenderError
 from mediator.mapping.model import ArgNode, Route
@@ -27,7 +27,11 @@ def _render_node(node: ArgNode, context: dict[str, Any]) -> Any:
     if isinstance(node, Template):
         return node.render(context)
     if callable(node):
-        return node(**context)
+        value = node(**context)
+        if isinstance(value, Undefined):  # a native expression returns Undefined, not raises
+            str(value)  # StrictUndefined raises UndefinedError here, naming what is missing
+            raise UndefinedError("a value is undefined")
+        return value
     if isinstance(node, dict):
         return {key: _render_node(value, context) for key, value in node.items()}
     if isinstance(node, list):
@@ -62,4 +66,6 @@ def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
         raise
     except (TemplateError, TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
         raise RenderError(f"{route.file}:{route.line}: request template failed: {exc}") from exc
-    return RenderedRequest(args=coerce_args(route.input, rendered), body_xml=None, header_xml=header)
+    return RenderedRequest(
+        args=coerce_args(route.input, rendered), body_xml=None, header_xml=header
+    )

@@ -57,7 +57,9 @@ def _scalar(field: FieldSpec, text: str, kind: str | None = None) -> Any:
         raise ExtractError(f"field {field.name!r} ({field.source}): {exc}") from None
 
 
-def _object(fields: tuple[FieldSpec, ...], node: etree._Element, trace: Trace | None, depth: int) -> dict[str, Any]:
+def _object(
+    fields: tuple[FieldSpec, ...], node: etree._Element, trace: Trace | None, depth: int
+) -> dict[str, Any]:
     if depth > 64:
         raise ExtractError("response nested too deeply")
     result: dict[str, Any] = {}
@@ -68,7 +70,14 @@ def _object(fields: tuple[FieldSpec, ...], node: etree._Element, trace: Trace | 
             raise ExtractError(f"field {field.name!r}: XPath failed: {exc}") from None
         items = matched if isinstance(matched, list) else [matched]
         if trace is not None:
-            trace.append({"field": field.name, "xpath": field.source, "matched": len(items), "kind": field.kind})
+            trace.append(
+                {
+                    "field": field.name,
+                    "xpath": field.source,
+                    "matched": len(items),
+                    "kind": field.kind,
+                }
+            )
         if field.is_list:
             result[field.name] = [_convert(field, item, trace, depth) for item in items]
         elif items:

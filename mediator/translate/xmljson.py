@@ -25,7 +25,9 @@ def element_to_data(element: etree._Element, depth: int = 0) -> Any:
         return None
     children = [c for c in element if isinstance(c.tag, str)]
     attributes = {
-        f"@{etree.QName(k).localname}": v for k, v in element.attrib.items() if not k.startswith(f"{{{XSI_NS}}}")
+        f"@{etree.QName(k).localname}": v
+        for k, v in element.attrib.items()
+        if not k.startswith(f"{{{XSI_NS}}}")
     }
     if not children or depth >= _MAX_DEPTH:
         text = "".join(element.itertext()) if children else (element.text or "")
