@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from mediator.errors import MappingError
+from mediator.errors import MappingError, MappingIssue
 from mediator.mapping.loader import load_mappings
 from mediator.mapping.model import MappingSet
+from mediator.translate.sample import sample_request_issues
 from mediator.upstream.wsdl import WsdlRegistry
 
 __all__ = ["add_mapping_arguments", "load", "print_issues"]
@@ -50,6 +51,13 @@ def load(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
     mappings = load_mappings(
         paths, describe=registry.describe, wsdl_dir=args.wsdl_dir, zero_config=wsdls
     )
+    issues = [
+        MappingIssue(route.file, route.line, 1, f"{route.method} {route.path}: request", message)
+        for route in mappings.routes
+        for message in sample_request_issues(route)
+    ]
+    if issues:
+        raise MappingError(issues)
     return mappings, registry
 
 
