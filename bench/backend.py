@@ -51,7 +51,9 @@ class CannedResponses:
     """Full HTTP responses (head and body), keyed by SOAPAction (without quotes)."""
 
     def __init__(self, canned_dir: Path) -> None:
-        actions: dict[str, str] = json.loads((canned_dir / "actions.json").read_text(encoding="utf-8"))
+        actions: dict[str, str] = json.loads(
+            (canned_dir / "actions.json").read_text(encoding="utf-8")
+        )
         self.by_action: dict[bytes, bytes] = {
             action.encode(): _response("200 OK", _XML, (canned_dir / name).read_bytes())
             for action, name in actions.items()
@@ -147,7 +149,9 @@ async def serve(canned_dir: Path, host: str, port: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Canned SOAP backend for the benchmark.")
-    parser.add_argument("--canned", type=Path, required=True, help="directory written by generate.py")
+    parser.add_argument(
+        "--canned", type=Path, required=True, help="directory written by generate.py"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18081)
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the last)")

@@ -44,7 +44,13 @@ ACTIONS: Final = {
 }
 
 _CATEGORIES: Final = ("groceries", "transport", "salary", "utilities", "rent", "dining", "travel")
-_MERCHANTS: Final = ("Corner Market", "City Transit", "ACME Payroll", "Northwind Energy", "Smith &amp; Sons")
+_MERCHANTS: Final = (
+    "Corner Market",
+    "City Transit",
+    "ACME Payroll",
+    "Northwind Energy",
+    "Smith &amp; Sons",
+)
 
 
 def _envelope(body: str) -> bytes:
@@ -67,7 +73,7 @@ def _transaction(index: int, tag: str) -> str:
     return (
         f"<{tag}>"
         f"<Id>{7_000_000 + index}</Id>"
-        f"<PostedAt>2026-03-{day:02d}T{hour:02d}:{index % 60:02d}:{(index * 7) % 60:02d}Z</PostedAt>"
+        f"<PostedAt>2026-03-{day:02d}T{hour:02d}:{index % 60:02d}:{index * 7 % 60:02d}Z</PostedAt>"
         f"<Amount>{_money(index, 900)}</Amount>"
         "<Currency>EUR</Currency>"
         f"<Description>{merchant} #{index:04d}</Description>"
@@ -224,52 +230,128 @@ _FIELD_TYPES: Final = (
     ("Priority", "xs:short"),
 )
 _ENTITIES: Final = (
-    "Customer", "Contract", "Invoice", "Payment", "Shipment", "Product", "Warehouse", "Supplier",
-    "Employee", "Department", "Project", "Task", "Ticket", "Asset", "Vehicle", "Route", "Tariff",
-    "Meter", "Reading", "Claim", "Policy", "Quote", "Campaign", "Lead", "Opportunity",
-    "Store", "Terminal", "Voucher", "Coupon", "Ledger",
-)  # fmt: skip
+    "Customer",
+    "Contract",
+    "Invoice",
+    "Payment",
+    "Shipment",
+    "Product",
+    "Warehouse",
+    "Supplier",
+    "Employee",
+    "Department",
+    "Project",
+    "Task",
+    "Ticket",
+    "Asset",
+    "Vehicle",
+    "Route",
+    "Tariff",
+    "Meter",
+    "Reading",
+    "Claim",
+    "Policy",
+    "Quote",
+    "Campaign",
+    "Lead",
+    "Opportunity",
+    "Store",
+    "Terminal",
+    "Voucher",
+    "Coupon",
+    "Ledger",
+)
 _OPS: Final = ("Get", "Search", "Create", "Update")
 
 
+def _el(name: str, xsd: str, extra: str = "") -> str:
+    return f'<xs:element name="{name}" type="{xsd}"{extra}/>'
+
+
+def _complex(name: str, *elements: str) -> str:
+    inner = "".join(elements)
+    return f'<xs:complexType name="{name}"><xs:sequence>{inner}</xs:sequence></xs:complexType>'
+
+
+def _wrapper(name: str, *elements: str) -> str:
+    inner = "".join(elements)
+    content = f"<xs:complexType><xs:sequence>{inner}</xs:sequence></xs:complexType>"
+    return f'<xs:element name="{name}">{content}</xs:element>'
+
+
+_OPTIONAL: Final = ' minOccurs="0"'
+_MANY: Final = ' minOccurs="0" maxOccurs="unbounded"'
+
+
 def _entity_types(entity: str) -> str:
-    optional = ' minOccurs="0"'
     fields = "".join(
-        f'<xs:element name="{name}" type="{xsd}"{optional if i % 4 == 3 else ""}/>'
+        _el(name, xsd, _OPTIONAL if i % 4 == 3 else "")
         for i, (name, xsd) in enumerate(_FIELD_TYPES)
     )
+    return "".join(
+        (
+            _complex(
+                entity,
+                _el("Id", "xs:long"),
+                fields,
+                _el("Address", "tns:Address", _OPTIONAL),
+                _el("Item", f"tns:{entity}Item", _MANY),
+            ),
+            _complex(
+                f"{entity}Item",
+                _el("Line", "xs:int"),
+                _el("Code", "xs:string"),
+                _el("Amount", "xs:decimal"),
+                _el("Note", "xs:string", _OPTIONAL),
+            ),
+            _complex(
+                f"{entity}Summary",
+                _el("Id", "xs:long"),
+                _el("Name", "xs:string"),
+                _el("ModifiedAt", "xs:dateTime"),
+            ),
+            _wrapper(f"Get{entity}", _el("Id", "xs:long")),
+            _wrapper(f"Get{entity}Response", _el(entity, f"tns:{entity}")),
+            _wrapper(
+                f"Search{entity}",
+                _el("Name", "xs:string", _OPTIONAL),
+                _el("Page", "xs:int", _OPTIONAL),
+            ),
+            _wrapper(f"Search{entity}Response", _el("Result", f"tns:{entity}Summary", _MANY)),
+            _wrapper(f"Create{entity}", _el(entity, f"tns:{entity}")),
+            _wrapper(f"Create{entity}Response", _el("Id", "xs:long")),
+            _wrapper(f"Update{entity}", _el(entity, f"tns:{entity}")),
+            _wrapper(f"Update{entity}Response", _el("Updated", "xs:boolean")),
+        )
+    )
+
+
+def _message(name: str, element: str, part: str = "parameters") -> str:
+    part_xml = f'<wsdl:part name="{part}" element="tns:{element}"/>'
+    return f'<wsdl:message name="{name}">{part_xml}</wsdl:message>'
+
+
+def _port_operation(op: str) -> str:
     return (
-        f'<xs:complexType name="{entity}"><xs:sequence>'
-        f'<xs:element name="Id" type="xs:long"/>{fields}'
-        '<xs:element name="Address" type="tns:Address" minOccurs="0"/>'
-        f'<xs:element name="Item" type="tns:{entity}Item" minOccurs="0" maxOccurs="unbounded"/>'
-        "</xs:sequence></xs:complexType>"
-        f'<xs:complexType name="{entity}Item"><xs:sequence>'
-        '<xs:element name="Line" type="xs:int"/><xs:element name="Code" type="xs:string"/>'
-        '<xs:element name="Amount" type="xs:decimal"/><xs:element name="Note" type="xs:string" minOccurs="0"/>'
-        "</xs:sequence></xs:complexType>"
-        f'<xs:complexType name="{entity}Summary"><xs:sequence>'
-        '<xs:element name="Id" type="xs:long"/><xs:element name="Name" type="xs:string"/>'
-        '<xs:element name="ModifiedAt" type="xs:dateTime"/>'
-        "</xs:sequence></xs:complexType>"
-        f'<xs:element name="Get{entity}"><xs:complexType><xs:sequence>'
-        '<xs:element name="Id" type="xs:long"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Get{entity}Response"><xs:complexType><xs:sequence>'
-        f'<xs:element name="{entity}" type="tns:{entity}"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Search{entity}"><xs:complexType><xs:sequence>'
-        '<xs:element name="Name" type="xs:string" minOccurs="0"/>'
-        '<xs:element name="Page" type="xs:int" minOccurs="0"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Search{entity}Response"><xs:complexType><xs:sequence>'
-        f'<xs:element name="Result" type="tns:{entity}Summary" minOccurs="0" maxOccurs="unbounded"/>'
-        "</xs:sequence></xs:complexType></xs:element>"
-        f'<xs:element name="Create{entity}"><xs:complexType><xs:sequence>'
-        f'<xs:element name="{entity}" type="tns:{entity}"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Create{entity}Response"><xs:complexType><xs:sequence>'
-        '<xs:element name="Id" type="xs:long"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Update{entity}"><xs:complexType><xs:sequence>'
-        f'<xs:element name="{entity}" type="tns:{entity}"/></xs:sequence></xs:complexType></xs:element>'
-        f'<xs:element name="Update{entity}Response"><xs:complexType><xs:sequence>'
-        '<xs:element name="Updated" type="xs:boolean"/></xs:sequence></xs:complexType></xs:element>'
+        f'<wsdl:operation name="{op}"><wsdl:input message="tns:{op}Request"/>'
+        f'<wsdl:output message="tns:{op}Response"/>'
+        '<wsdl:fault name="ServiceFault" message="tns:ServiceFault"/></wsdl:operation>'
+    )
+
+
+def _binding(name: str, soap: str, tns: str, ops: list[str]) -> str:
+    fault = f'<{soap}:fault name="ServiceFault" use="literal"/>'
+    body = "\n".join(
+        f'<wsdl:operation name="{op}"><{soap}:operation soapAction="{tns}/{op}"/>'
+        f'<wsdl:input><{soap}:body use="literal"/></wsdl:input>'
+        f'<wsdl:output><{soap}:body use="literal"/></wsdl:output>'
+        f'<wsdl:fault name="ServiceFault">{fault}</wsdl:fault></wsdl:operation>'
+        for op in ops
+    )
+    return (
+        f'<wsdl:binding name="{name}" type="tns:LegacyPortType">'
+        f'<{soap}:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>'
+        f"{body}</wsdl:binding>"
     )
 
 
@@ -280,45 +362,17 @@ def startup_wsdl(index: int) -> str:
     """
     tns = f"urn:bench:legacy{index}"
     types = "\n".join(_entity_types(e) for e in _ENTITIES)
-    address = (
-        '<xs:complexType name="Address"><xs:sequence>'
-        '<xs:element name="Street" type="xs:string"/><xs:element name="City" type="xs:string"/>'
-        '<xs:element name="Postcode" type="xs:string"/><xs:element name="Country" type="xs:string"/>'
-        "</xs:sequence></xs:complexType>"
+    address = _complex(
+        "Address",
+        *(_el(name, "xs:string") for name in ("Street", "City", "Postcode", "Country")),
     )
-    fault = (
-        '<xs:element name="ServiceFault"><xs:complexType><xs:sequence>'
-        '<xs:element name="Code" type="xs:string"/><xs:element name="Message" type="xs:string"/>'
-        "</xs:sequence></xs:complexType></xs:element>"
-    )
+    fault = _wrapper("ServiceFault", _el("Code", "xs:string"), _el("Message", "xs:string"))
     ops = [f"{op}{entity}" for entity in _ENTITIES for op in _OPS]
     messages = "\n".join(
-        f'<wsdl:message name="{op}Request"><wsdl:part name="parameters" element="tns:{op}"/></wsdl:message>'
-        f'<wsdl:message name="{op}Response"><wsdl:part name="parameters" element="tns:{op}Response"/></wsdl:message>'
-        for op in ops
+        _message(f"{op}Request", op) + _message(f"{op}Response", f"{op}Response") for op in ops
     )
-    port_ops = "\n".join(
-        f'<wsdl:operation name="{op}"><wsdl:input message="tns:{op}Request"/>'
-        f'<wsdl:output message="tns:{op}Response"/><wsdl:fault name="ServiceFault" message="tns:ServiceFault"/>'
-        "</wsdl:operation>"
-        for op in ops
-    )
-
-    def binding(name: str, soap: str) -> str:
-        body = "\n".join(
-            f'<wsdl:operation name="{op}"><{soap}:operation soapAction="{tns}/{op}"/>'
-            f'<wsdl:input><{soap}:body use="literal"/></wsdl:input>'
-            f'<wsdl:output><{soap}:body use="literal"/></wsdl:output>'
-            f'<wsdl:fault name="ServiceFault"><{soap}:fault name="ServiceFault" use="literal"/></wsdl:fault>'
-            "</wsdl:operation>"
-            for op in ops
-        )
-        return (
-            f'<wsdl:binding name="{name}" type="tns:LegacyPortType">'
-            f'<{soap}:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>'
-            f"{body}</wsdl:binding>"
-        )
-
+    port_ops = "\n".join(_port_operation(op) for op in ops)
+    url = f"http://127.0.0.1:18099/legacy{index}"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"'
@@ -328,15 +382,15 @@ def startup_wsdl(index: int) -> str:
         f' xmlns:tns="{tns}" targetNamespace="{tns}" name="Legacy{index}Service">\n'
         f'<wsdl:types><xs:schema targetNamespace="{tns}" elementFormDefault="qualified">\n'
         f"{address}\n{fault}\n{types}\n</xs:schema></wsdl:types>\n"
-        '<wsdl:message name="ServiceFault"><wsdl:part name="fault" element="tns:ServiceFault"/></wsdl:message>\n'
-        f"{messages}\n"
+        f"{_message('ServiceFault', 'ServiceFault', 'fault')}\n{messages}\n"
         f'<wsdl:portType name="LegacyPortType">{port_ops}</wsdl:portType>\n'
-        f"{binding('LegacySoap11', 'soap')}\n{binding('LegacySoap12', 'soap12')}\n"
+        f"{_binding('LegacySoap11', 'soap', tns, ops)}\n"
+        f"{_binding('LegacySoap12', 'soap12', tns, ops)}\n"
         f'<wsdl:service name="Legacy{index}Service">'
         f'<wsdl:port name="Legacy{index}Soap11" binding="tns:LegacySoap11">'
-        f'<soap:address location="http://127.0.0.1:18099/legacy{index}"/></wsdl:port>'
+        f'<soap:address location="{url}"/></wsdl:port>'
         f'<wsdl:port name="Legacy{index}Soap12" binding="tns:LegacySoap12">'
-        f'<soap12:address location="http://127.0.0.1:18099/legacy{index}/12"/></wsdl:port>'
+        f'<soap12:address location="{url}/12"/></wsdl:port>'
         "</wsdl:service>\n</wsdl:definitions>\n"
     )
 
@@ -422,7 +476,9 @@ def write_startup_fixtures(out: Path, copies: int = 10) -> tuple[Path, Path, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=HERE / "generated")
     args = parser.parse_args()
     fixtures = write_fixtures(args.out)

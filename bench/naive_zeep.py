@@ -37,7 +37,7 @@ _BINDING = "{urn:bench:accounts}BenchSoap11"
 
 
 def _to_json(result: Any) -> bytes:
-    return json.dumps(serialize_object(result), default=str).encode()
+    return json.dumps(serialize_object(result), default=str).encode()  # type: ignore[no-untyped-call]
 
 
 def _address(data: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +51,11 @@ def _address(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _line(data: dict[str, Any]) -> dict[str, Any]:
-    line: dict[str, Any] = {"Sku": data["sku"], "Quantity": data["quantity"], "UnitPrice": data["unitPrice"]}
+    line: dict[str, Any] = {
+        "Sku": data["sku"],
+        "Quantity": data["quantity"],
+        "UnitPrice": data["unitPrice"],
+    }
     options = data.get("options")
     if options is not None:
         line["Options"] = {"GiftWrap": options["giftWrap"], "Engraving": options.get("engraving")}
@@ -64,9 +68,10 @@ class NaiveProxy:
     def __init__(self, wsdl: Path, backend: str) -> None:
         session = requests.Session()
         session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=THREADS))
-        client = zeep.Client(str(wsdl), transport=zeep.Transport(session=session))
+        transport = zeep.Transport(session=session)  # type: ignore[no-untyped-call]
+        client = zeep.Client(str(wsdl), transport=transport)  # type: ignore[no-untyped-call]
         self.client = client
-        self.service = client.create_service(_BINDING, backend)
+        self.service = client.create_service(_BINDING, backend)  # type: ignore[no-untyped-call]
 
     def get_account(self, account_id: int) -> bytes:
         return _to_json(self.service.GetAccount(AccountId=account_id))
@@ -86,7 +91,10 @@ class NaiveProxy:
             },
             ShipTo=_address(body["shipTo"]),
             Line=[_line(line) for line in body["lines"]],
-            Delivery={"Method": body["delivery"]["method"], "RequestedDate": body["delivery"]["requestedDate"]},
+            Delivery={
+                "Method": body["delivery"]["method"],
+                "RequestedDate": body["delivery"]["requestedDate"],
+            },
             Note=body.get("note"),
         )
         return _to_json(result)
@@ -96,7 +104,9 @@ PROXY_KEY = web.AppKey("proxy", NaiveProxy)
 POOL_KEY = web.AppKey("pool", ThreadPoolExecutor)
 
 
-async def _in_thread(request: web.Request, call: Callable[[], bytes], status: int = 200) -> web.Response:
+async def _in_thread(
+    request: web.Request, call: Callable[[], bytes], status: int = 200
+) -> web.Response:
     loop = asyncio.get_running_loop()
     try:
         payload = await loop.run_in_executor(request.app[POOL_KEY], call)
@@ -143,13 +153,21 @@ def create_app(wsdl: Path, backend: str) -> web.Application:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Naive zeep-per-request JSON proxy (the baseline).")
+    parser = argparse.ArgumentParser(
+        description="Naive zeep-per-request JSON proxy (the baseline)."
+    )
     parser.add_argument("--wsdl", type=Path, required=True)
     parser.add_argument("--backend", required=True, help="SOAP endpoint URL")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18083)
     args = parser.parse_args()
-    web.run_app(create_app(args.wsdl, args.backend), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        create_app(args.wsdl, args.backend),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def _forward(backend: str, action: str) -> Handler:
         async with session.post(backend, data=body, headers=headers) as upstream:
             payload = await upstream.read()
             return web.Response(
-                body=payload, status=upstream.status, headers={"Content-Type": upstream.headers["Content-Type"]}
+                body=payload,
+                status=upstream.status,
+                headers={"Content-Type": upstream.headers["Content-Type"]},
             )
 
     return handler
@@ -62,7 +64,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18082)
     args = parser.parse_args()
-    web.run_app(create_app(args.backend), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        create_app(args.backend), host=args.host, port=args.port, access_log=None, print=None
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ PID (SIGTERM, then SIGKILL after a grace period).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -69,7 +70,9 @@ def pin_preexec(cpus: frozenset[int] | None) -> Callable[[], None] | None:
     return pin
 
 
-def wait_for_answer(port: int, path: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float:
+def wait_for_answer(
+    port: int, path: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> float:
     """Poll ``GET path`` on 127.0.0.1:``port`` every 10 ms until any HTTP answer; return seconds.
 
     Raises:
@@ -200,13 +203,44 @@ class Service:
             "total": round(sum(peaks.values()) / 1024, 1),
         }
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the process and its live children."""
+        total = 0
+        for pid in (self.pid, *_children(self.pid)):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(self, *, timeout: float = 10.0, interval: float = 0.2) -> float:
+        """Wait until the process uses under 5 % of a CPU over ``interval``; return seconds waited.
+
+        After a load run a slow contender may still be working off queued requests; the next
+        run (of another contender on the same CPU) must not pay for them.
+        """
+        started = time.perf_counter()
+        before = self.cpu_seconds()
+        while time.perf_counter() - started < timeout:
+            time.sleep(interval)
+            now = self.cpu_seconds()
+            if now - before < 0.05 * interval:
+                break
+            before = now
+        return time.perf_counter() - started
+
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 5 s; only this process (and children it started)."""
+        """SIGTERM, then SIGKILL after 5 s; this process, then any children it left behind."""
         if self.proc is None or self.proc.poll() is not None:
             return
+        children = _children(self.proc.pid)
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)

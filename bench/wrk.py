@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["WrkError", "WrkRequest", "WrkResult", "parse_duration_ms", "parse_wrk_output", "run_wrk"]
+__all__ = [
+    "WrkError",
+    "WrkRequest",
+    "WrkResult",
+    "parse_duration_ms",
+    "parse_wrk_output",
+    "run_wrk",
+]
 
 LUA_SCRIPT: Final = Path(__file__).resolve().parent / "request.lua"
 _UNITS_MS: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -180,10 +187,12 @@ def run_wrk(
             text=True,
             timeout=duration + timeout_s + 30,
             check=False,
-            preexec_fn=preexec,  # noqa: PLW1509 - the runner is single-threaded
+            preexec_fn=preexec,
         )
     except subprocess.TimeoutExpired as exc:
         raise WrkError(f"wrk did not finish: {' '.join(argv)}") from exc
     if done.returncode != 0:
-        raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
+        raise WrkError(
+            f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}"
+        )
     return parse_wrk_output(done.stdout)

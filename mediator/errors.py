@@ -11,11 +11,19 @@
     │   ├── UpstreamTimeout          no complete answer within the deadline
     │   ├── UpstreamUnavailable      the upstream could not be reached
     │   ├── Fault                    the upstream answered with a SOAP Fault
-    │   └── UpstreamProtocolError    the upstream answered, but not with usable SOAP
+    │   ├── UpstreamProtocolError    the upstream answered, but not with usable SOAP
+    │   └── UpstreamOverloadedError  the gateway did not call the upstream, to protect it
+    │       ├── CircuitOpenError     its circuit breaker is open
+    │       └── BulkheadFullError    too many calls to it are in flight and waiting
     └── ClientError                  the client's request is wrong (bad JSON, bad parameter)
 
 Foreign exceptions (lxml, Jinja, zeep, aiohttp) are converted once, where they arise, with
 ``raise ... from exc``. The gateway maps this tree to RFC 9457 problem responses.
+
+Every :class:`UpstreamError` says whether the request may have reached the upstream
+(``sent``): ``False`` only when it provably did not (refused, DNS, TLS handshake, a stale
+pooled connection, a connect timeout, a call the gateway never made). Retries and the
+"outcome unknown" wording of a 504 depend on it.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BulkheadFullError",
+    "CircuitOpenError",
     "ClientError",
     "ExtractError",
     "Fault",
@@ -33,6 +43,7 @@ __all__ = [
     "RenderError",
     "TranslationError",
     "UpstreamError",
+    "UpstreamOverloadedError",
     "UpstreamProtocolError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -79,11 +90,16 @@ class ExtractError(TranslationError):
 
 
 class UpstreamError(MediatorError):
-    """Calling the legacy SOAP service failed."""
+    """Calling the legacy SOAP service failed.
 
-    def __init__(self, message: str, *, upstream: str = "") -> None:
+    ``sent`` is ``False`` only when the request provably never reached the upstream; it
+    defaults to ``True`` (the request may have been processed).
+    """
+
+    def __init__(self, message: str, *, upstream: str = "", sent: bool = True) -> None:
         super().__init__(message)
         self.upstream = upstream
+        self.sent = sent
 
 
 class UpstreamTimeout(UpstreamError):
@@ -97,9 +113,31 @@ class UpstreamUnavailable(UpstreamError):
 class UpstreamProtocolError(UpstreamError):
     """The upstream answered with something that is not a usable SOAP response."""
 
-    def __init__(self, message: str, *, upstream: str = "", status: int | None = None) -> None:
-        super().__init__(message, upstream=upstream)
+    def __init__(
+        self, message: str, *, upstream: str = "", status: int | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, upstream=upstream, sent=sent)
         self.status = status
+
+
+class UpstreamOverloadedError(UpstreamError):
+    """The gateway refused to call the upstream, to protect it or the gateway itself.
+
+    Nothing was sent (``sent`` is always ``False``); ``retry_after`` is the number of seconds
+    after which trying again may succeed.
+    """
+
+    def __init__(self, message: str, *, upstream: str = "", retry_after: float) -> None:
+        super().__init__(message, upstream=upstream, sent=False)
+        self.retry_after = retry_after
+
+
+class CircuitOpenError(UpstreamOverloadedError):
+    """The upstream's circuit breaker is open (or its one half-open probe is in flight)."""
+
+
+class BulkheadFullError(UpstreamOverloadedError):
+    """The upstream's in-flight calls and wait queue are both full."""
 
 
 @dataclass(eq=False)

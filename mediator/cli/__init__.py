@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from mediator import __version__
-from mediator.cli import check, openapi, serve, trycmd
+from mediator.cli import check, drift, openapi, replay, serve, trycmd, verify
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, check, trycmd, openapi)
+COMMANDS: tuple[ModuleType, ...] = (serve, check, trycmd, openapi, verify, replay, drift)
 
 
 def build_parser() -> argparse.ArgumentParser:

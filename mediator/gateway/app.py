@@ -19,6 +19,7 @@ from mediator.mapping.model import MappingSet
 from mediator.translate.jsonio import dumps
 from mediator.types import Transport
 from mediator.upstream.client import SoapClient
+from mediator.upstream.policies import UpstreamPolicies
 from mediator.upstream.transport import HttpTransport, create_session
 from mediator.upstream.wsdl import WsdlRegistry
 
@@ -41,13 +42,19 @@ class GatewayRuntime:
         self.reload_lock = asyncio.Lock()
         self.reloader: Reloader | None = None
         self._openapi: tuple[int, bytes] | None = None
+        self.policies = UpstreamPolicies()
+        """Breaker, bulkhead and retry state per upstream, kept across reloads; its
+        ``snapshot()`` is what health and metrics endpoints read."""
 
     def install(self, mappings: MappingSet, registry: WsdlRegistry) -> RoutingTable:
         """Build a routing table for ``mappings`` and make it current."""
         if self.transport is None:
             raise RuntimeError("the upstream transport is not started")
+        self.policies.retain(mappings.upstreams.values())
         table = RoutingTable(
-            mappings, SoapClient(registry, self.transport), body_timeout=self.settings.body_timeout
+            mappings,
+            SoapClient(registry, self.transport, self.policies),
+            body_timeout=self.settings.body_timeout,
         )
         self.table = table
         self.generation += 1
@@ -136,11 +143,9 @@ def _upstream(
     """A cleanup context owning the app's one pooled upstream session."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        settings = runtime.settings
-        session = create_session(
-            limit=settings.upstream_connections,
-            limit_per_host=settings.upstream_connections_per_host,
-        )
+        # No pool-wide or per-host connection limit: each upstream's bulkhead bounds its
+        # connections, so a hung upstream cannot starve another one on the same host.
+        session = create_session(limit=0, limit_per_host=0)
         runtime.transport = HttpTransport(session)
         runtime.install(mappings, registry)
         try:

@@ -1,4 +1,10 @@
-"""Maps a SOAP Fault to the HTTP status a route's ``errors`` rules choose for it."""
+"""Maps a SOAP Fault to the HTTP status a route's ``errors`` rules choose for it.
+
+Without a matching rule, a fault blaming the request (SOAP 1.1 ``Client``, SOAP 1.2
+``Sender``) is a 422: the upstream understood the call and refused it, so repeating it
+unchanged will not help. Every other fault (``Server``, ``Receiver``, ``VersionMismatch``,
+``MustUnderstand``…) is a 502.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,18 @@ from mediator.errors import Fault
 from mediator.log import get_logger
 from mediator.mapping.model import Route
 
-__all__ = ["DEFAULT_FAULT_STATUS", "fault_context", "fault_status"]
+__all__ = [
+    "CLIENT_FAULT_CODES",
+    "CLIENT_FAULT_STATUS",
+    "DEFAULT_FAULT_STATUS",
+    "default_fault_status",
+    "fault_context",
+    "fault_status",
+]
 
 DEFAULT_FAULT_STATUS = 502
+CLIENT_FAULT_STATUS = 422
+CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})
 
 _log = get_logger("mediator.gateway")
 
@@ -30,10 +45,15 @@ def fault_context(fault: Fault) -> dict[str, Any]:
     }
 
 
+def default_fault_status(fault: Fault) -> int:
+    """422 for a Client/Sender fault, 502 for any other."""
+    return CLIENT_FAULT_STATUS if fault.code in CLIENT_FAULT_CODES else DEFAULT_FAULT_STATUS
+
+
 def fault_status(route: Route | None, fault: Fault) -> tuple[int, str | None]:
-    """The status and title of the first rule whose condition holds (default 502)."""
+    """The status and title of the first rule whose condition holds (else the default)."""
     if route is None:
-        return DEFAULT_FAULT_STATUS, None
+        return default_fault_status(fault), None
     context = {"fault": fault_context(fault)}
     for rule in route.errors:
         try:
@@ -43,4 +63,4 @@ def fault_status(route: Route | None, fault: Fault) -> tuple[int, str | None]:
             continue
         if matched:
             return rule.status, rule.title
-    return DEFAULT_FAULT_STATUS, None
+    return default_fault_status(fault), None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -11,11 +12,14 @@ import structlog
 from aiohttp import web
 
 from mediator.errors import (
+    CircuitOpenError,
     ClientError,
     ExtractError,
     Fault,
     MediatorError,
     RenderError,
+    UpstreamError,
+    UpstreamOverloadedError,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -72,6 +76,7 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
             route=route.name if route else None,
             operation=route.operation.name if route else None,
             upstream_status=state.upstream_status,
+            upstream_attempts=state.wire.attempts if state.wire else None,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
         )
@@ -172,25 +177,42 @@ def _problem(exc: BaseException, request: web.Request, state: RequestState) -> w
             instance=path,
             fault={k: v for k, v in fault.items() if v is not None},
         )
+    if isinstance(exc, UpstreamOverloadedError):
+        return _overloaded_problem(exc, request, state)
     if isinstance(exc, UpstreamTimeout):
-        _log.warning("upstream.call_timed_out", upstream=exc.upstream, reason=str(exc))
+        _log.warning(
+            "upstream.call_timed_out", upstream=exc.upstream, reason=str(exc), sent=exc.sent
+        )
+        detail = (
+            "the SOAP service did not answer in time; the request was sent, so whether it "
+            "took effect is unknown"
+            if exc.sent
+            else "the SOAP service could not be called in time; the request was not sent"
+        )
+        if exc.sent and not (state.route and state.route.idempotent):
+            detail += " (it is not idempotent: check its effect before repeating it)"
         return problem_response(
             "upstream-timeout",
             504,
             "Upstream Timeout",
-            detail="the SOAP service did not answer in time",
+            detail=detail,
             request_id=rid,
             instance=path,
+            outcome=_outcome(exc),
         )
     if isinstance(exc, UpstreamUnavailable):
-        _log.warning("upstream.call_failed", upstream=exc.upstream, reason=str(exc))
+        _log.warning("upstream.call_failed", upstream=exc.upstream, reason=str(exc), sent=exc.sent)
         return problem_response(
             "upstream-unavailable",
             502,
             "Upstream Unavailable",
-            detail="the SOAP service could not be reached",
+            detail="the SOAP service could not be reached"
+            if not exc.sent
+            else "the connection to the SOAP service was lost; whether the request took "
+            "effect is unknown",
             request_id=rid,
             instance=path,
+            outcome=_outcome(exc),
         )
     if isinstance(exc, UpstreamProtocolError):
         _log.warning(
@@ -235,6 +257,41 @@ def _problem(exc: BaseException, request: web.Request, state: RequestState) -> w
         detail="the gateway failed; quote the request id",
         request_id=rid,
         instance=path,
+    )
+
+
+def _outcome(exc: UpstreamError) -> str:
+    """``unknown`` when the request may have reached the upstream, else ``not-sent``."""
+    return "unknown" if exc.sent else "not-sent"
+
+
+def _overloaded_problem(
+    exc: UpstreamOverloadedError, request: web.Request, state: RequestState
+) -> web.Response:
+    """503 with ``Retry-After``: the upstream was not called (open breaker, full bulkhead)."""
+    retry_after = max(1, math.ceil(exc.retry_after))
+    circuit_open = isinstance(exc, CircuitOpenError)
+    _log.info(
+        "upstream.call_rejected",
+        upstream=exc.upstream,
+        reason="circuit_open" if circuit_open else "bulkhead_full",
+        retry_after_s=retry_after,
+    )
+    if circuit_open:
+        slug, title = "upstream-circuit-open", "Upstream Circuit Open"
+        detail = "the SOAP service is failing; the gateway is not calling it for now"
+    else:
+        slug, title = "upstream-overloaded", "Upstream Overloaded"
+        detail = "too many calls to the SOAP service are already in flight and waiting"
+    return problem_response(
+        slug,
+        503,
+        title,
+        detail=f"{detail}; the request was not sent",
+        request_id=state.request_id,
+        instance=request.path,
+        headers={"Retry-After": str(retry_after)},
+        outcome="not-sent",
     )
 
 

@@ -22,6 +22,10 @@ PROBLEM_TYPES: dict[str, str] = {
     "upstream-fault": "The SOAP service answered with a Fault.",
     "upstream-timeout": "The SOAP service did not answer in time.",
     "upstream-unavailable": "The SOAP service could not be reached.",
+    "upstream-circuit-open": (
+        "The SOAP service keeps failing, so the gateway does not call it for a while."
+    ),
+    "upstream-overloaded": "Too many calls to the SOAP service are in flight and waiting.",
     "upstream-invalid-response": "The SOAP service answered with something that is not SOAP.",
     "upstream-unexpected-response": "The SOAP response does not have the shape mapped.",
     "mapping-error": "The route's mapping failed to build the request.",

@@ -14,6 +14,7 @@ from typing import Literal, TypeAlias
 __all__ = [
     "SCALAR_KINDS",
     "AttributeInfo",
+    "ChoiceInfo",
     "DescribeWsdl",
     "ElementInfo",
     "OperationInfo",
@@ -44,7 +45,11 @@ SCALAR_KINDS: tuple[str, ...] = (
 class TypeInfo:
     """An XSD type: a scalar kind, or a complex type with child elements and attributes.
 
-    ``scalar`` is the kind of the text content (``None`` for element-only complex types).
+    ``scalar`` is the kind of the text content (``None`` for element-only complex types; set
+    with ``attributes`` for simpleContent). ``children`` flattens sequences, choices, ``all``
+    and groups; ``choices`` says which of them are alternatives. ``array_item`` is the item
+    type of a SOAP-encoded array (``soapenc:Array`` restricted by ``wsdl:arrayType``), whose
+    items are open content named freely by the sender.
     """
 
     name: str
@@ -53,6 +58,8 @@ class TypeInfo:
     attributes: tuple[AttributeInfo, ...] = ()
     enumeration: tuple[str, ...] = ()
     open: bool = False  # xsd:any or anyType content: children are not known in advance
+    choices: tuple[ChoiceInfo, ...] = ()
+    array_item: TypeInfo | None = None
 
     def __repr__(self) -> str:
         return f"TypeInfo({self.name!r}, scalar={self.scalar!r}, children={len(self.children)})"
@@ -102,6 +109,21 @@ class AttributeInfo:
     namespace: str | None
     scalar: ScalarKind
     required: bool = False
+    enumeration: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceInfo:
+    """An ``xsd:choice`` among a type's children.
+
+    ``alternatives`` holds, for each branch, the local names of the child elements it
+    contains (one name for an element branch, several for a sequence branch). The members
+    are listed in :attr:`TypeInfo.children` too, each optional.
+    """
+
+    alternatives: tuple[tuple[str, ...], ...]
+    optional: bool = False  # minOccurs="0" on the choice or an enclosing particle
+    repeated: bool = False  # maxOccurs > 1: several branches may follow each other
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,38 @@
-"""Hardened XML parsing: no DTDs, no entities, no network, bounded size and structure.
+"""Hardened XML parsing: no DTDs, no entities, no network, no files, bounded structure.
 
 Every XML document Mediator reads from outside (upstream responses, rendered templates)
-goes through :func:`parse_xml`.
+goes through :func:`parse_xml`. Three independent defences keep DTD tricks (XXE, billion
+laughs, external parameter entities) harmless:
+
+1. the prolog is scanned *before* parsing, and a document type declaration is refused, so
+   libxml2 never reads a DTD at all (it would otherwise load external DTDs and parameter
+   entities from local files even with ``load_dtd=False``);
+2. the parser resolves no entities, loads no DTD, has network access off and a resolver
+   that answers every external reference with an empty document;
+3. after parsing, any DTD or entity node left in the tree is refused.
+
+The document's size is bounded by the caller (the transport's size cap); its shape by
+:class:`XMLLimits`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 from lxml import etree
 
-__all__ = ["XMLLimits", "XMLRejected", "parse_xml", "xml_safe_text"]
+__all__ = ["DEFAULT_LIMITS", "XMLLimits", "XMLRejected", "parse_xml", "xml_safe_text"]
 
 
 @dataclass(frozen=True, slots=True)
 class XMLLimits:
-    """Structural bounds on a parsed document."""
+    """Structural bounds on a parsed document.
+
+    ``max_text`` bounds every text node, tail text and attribute value; ``max_name`` every
+    element and attribute name; ``max_namespaces`` the declarations of one element.
+    """
 
     max_depth: int = 128
     max_children: int = 100_000
@@ -27,13 +44,23 @@ class XMLLimits:
 
 DEFAULT_LIMITS = XMLLimits()
 
+_DTD_MESSAGE = "XML with a DTD (DOCTYPE) is not accepted"
+
 
 class XMLRejected(ValueError):
     """The document is not well-formed, or not acceptable (DTD, entities, bounds)."""
 
 
+class _RefuseExternal(etree.Resolver):
+    """Answers every external DTD or entity with an empty document: nothing is read."""
+
+    # lxml-stubs lack the ``context`` argument lxml passes (and resolve_string needs).
+    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:  # type: ignore[override]
+        return cast(Any, self).resolve_string("", context)
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -42,9 +69,45 @@ def _parser() -> etree.XMLParser:
         collect_ids=False,
         remove_blank_text=False,
     )
+    parser.resolvers.add(_RefuseExternal())
+    return parser
 
 
 _PARSER = _parser()
+
+# What may precede the root element besides a DOCTYPE: a BOM, whitespace, the XML
+# declaration or other processing instructions, and comments.
+_PROLOG_BYTES = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+_PROLOG_TEXT = re.compile(r"\ufeff?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+
+# Documents whose first bytes show an encoding that is not ASCII-compatible (XML 1.0
+# appendix F): they are decoded before their prolog is scanned.
+_WIDE_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00!", "utf-16-be"),
+    (b"<\x00!\x00", "utf-16-le"),
+    (b"Lo\xa7\x94", "cp500"),
+)
+
+
+def _declares_dtd(data: bytes) -> bool:
+    """Whether a document type declaration (``<!DOCTYPE``) precedes the root element."""
+    for signature, encoding in _WIDE_ENCODINGS:
+        if data.startswith(signature):
+            text = data.decode(encoding, errors="replace")
+            end = _PROLOG_TEXT.match(text)
+            rest = end.end() if end else 0
+            return text.startswith("<!", rest) and not text.startswith("<!--", rest)
+    match = _PROLOG_BYTES.match(data)
+    rest = match.end() if match else 0
+    return data.startswith(b"<!", rest) and not data.startswith(b"<!--", rest)
 
 
 def parse_xml(data: bytes, limits: XMLLimits = DEFAULT_LIMITS) -> etree._Element:
@@ -54,15 +117,17 @@ def parse_xml(data: bytes, limits: XMLLimits = DEFAULT_LIMITS) -> etree._Element
         XMLRejected: when the XML is ill-formed, carries a DTD or entity reference, or
             exceeds ``limits``. The message never quotes the document.
     """
+    if _declares_dtd(data):
+        raise XMLRejected(_DTD_MESSAGE)
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise XMLRejected(f"ill-formed XML (line {exc.lineno}): {exc.msg}") from None
     if root is None:
         raise XMLRejected("empty XML document")
-    docinfo = root.getroottree().docinfo
+    docinfo = cast(Any, root.getroottree().docinfo)
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise XMLRejected("XML with a DTD (DOCTYPE) is not accepted")
+        raise XMLRejected(_DTD_MESSAGE)
     _check_structure(root, limits)
     return root
 
@@ -84,12 +149,23 @@ def _check_structure(root: etree._Element, limits: XMLLimits) -> None:
         if children[-1] > limits.max_children:
             raise XMLRejected(f"an XML element has more than {limits.max_children} children")
         children.append(0)
+        if element.tail and len(element.tail) > limits.max_text:
+            raise XMLRejected("an XML text node is too large")
         if not isinstance(element.tag, str):
             continue
         if len(element.tag) > limits.max_name:
             raise XMLRejected("an XML name is too long")
-        if len(element.attrib) > limits.max_attributes:
-            raise XMLRejected(f"an XML element has more than {limits.max_attributes} attributes")
+        attributes = element.attrib
+        if attributes:
+            if len(attributes) > limits.max_attributes:
+                raise XMLRejected(
+                    f"an XML element has more than {limits.max_attributes} attributes"
+                )
+            for name, value in attributes.items():
+                if len(name) > limits.max_name:
+                    raise XMLRejected("an XML name is too long")
+                if len(value) > limits.max_text:
+                    raise XMLRejected("an XML attribute value is too large")
         parent = element.getparent()
         own_ns = len(element.nsmap) - (len(parent.nsmap) if parent is not None else 0)
         if own_ns > limits.max_namespaces:
@@ -97,7 +173,7 @@ def _check_structure(root: etree._Element, limits: XMLLimits) -> None:
         if element.text and len(element.text) > limits.max_text:
             raise XMLRejected("an XML text node is too large")
     for entity in root.iter(etree.Entity):
-        raise XMLRejected(f"XML entity reference &{entity.name}; is not accepted")
+        raise XMLRejected(f"XML entity reference &{cast(Any, entity).name}; is not accepted")
 
 
 def xml_safe_text(text: str) -> bool:

@@ -1,4 +1,9 @@
-"""Calls a route's SOAP operation: builds the envelope (zeep or template), sends it, reads it."""
+"""Calls a route's SOAP operation: builds the envelope (zeep or template), sends it, reads it.
+
+Every call goes through the upstream's :class:`~mediator.upstream.policies.UpstreamGuard`
+(deadline, bulkhead, circuit breaker, retries). A try is the send *and* the reading of the
+answer, so an unusable answer counts against the upstream like a lost connection does.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from mediator.mapping.model import Route, Upstream
 from mediator.translate.envelope import SOAP_ENV_BY_VERSION, Envelope, build_envelope, read_envelope
 from mediator.translate.request import RenderedRequest
 from mediator.translate.xmlsafe import XMLRejected, parse_xml
-from mediator.types import Transport
+from mediator.types import Transport, TransportResponse
+from mediator.upstream.policies import UpstreamPolicies
 from mediator.upstream.wsdl import WsdlRegistry
 
 __all__ = ["SoapCall", "SoapClient", "WireLog", "soap_headers"]
@@ -44,6 +50,8 @@ class WireLog:
     response_status: int | None = None
     response_headers: dict[str, str] | None = None
     response_body: bytes | None = None
+    attempts: int = 0
+    """Tries made (more than one when the call was retried); the fields above are the last."""
 
 
 def soap_headers(upstream: Upstream, action: str, request_id: str | None) -> dict[str, str]:
@@ -64,12 +72,22 @@ def soap_headers(upstream: Upstream, action: str, request_id: str | None) -> dic
 
 
 class SoapClient:
-    """Builds and sends the SOAP request of a route through a :class:`Transport`."""
+    """Builds and sends the SOAP request of a route through a :class:`Transport`.
 
-    def __init__(self, registry: WsdlRegistry, transport: Transport) -> None:
+    ``policies`` holds the per-upstream resilience state; pass the gateway's long-lived
+    one so that state survives reloads (a private one is made when omitted).
+    """
+
+    def __init__(
+        self,
+        registry: WsdlRegistry,
+        transport: Transport,
+        policies: UpstreamPolicies | None = None,
+    ) -> None:
         self._registry = registry
         self._transport = transport
         self._proxies: dict[str, Any] = {}
+        self.policies = policies if policies is not None else UpstreamPolicies()
 
     def _proxy(self, upstream: Upstream) -> Any:
         proxy = self._proxies.get(upstream.key)
@@ -144,43 +162,69 @@ class SoapClient:
         Raises:
             Fault: the upstream answered with a SOAP Fault.
             UpstreamTimeout, UpstreamUnavailable, UpstreamProtocolError: see :mod:`mediator.errors`.
+            CircuitOpenError, BulkheadFullError: the upstream was not called (503).
         """
         upstream = route.upstream
         headers = soap_headers(upstream, route.operation.soap_action, request_id)
         if wire is not None:
             wire.url, wire.request_headers, wire.request_body = upstream.address, headers, envelope
         started = time.perf_counter()
-        response = await self._transport.send(
-            upstream.address,
-            envelope,
-            headers,
-            timeout=upstream.timeout,
-            connect_timeout=upstream.connect_timeout,
-            max_bytes=upstream.max_response_bytes,
+
+        async def attempt(
+            timeout: float, connect_timeout: float
+        ) -> tuple[TransportResponse, Envelope]:
+            if wire is not None:
+                wire.attempts += 1
+            response = await self._transport.send(
+                upstream.address,
+                envelope,
+                headers,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                max_bytes=upstream.max_response_bytes,
+            )
+            if wire is not None:
+                wire.response_status = response.status
+                wire.response_headers = dict(response.headers)
+                wire.response_body = response.body
+            return response, _read_response(upstream, response)
+
+        guard = self.policies.guard(upstream)
+        response, parsed = await guard.call(
+            attempt,
+            timeout=route.call_timeout,
+            connect_timeout=route.call_connect_timeout,
+            idempotent=route.idempotent,
         )
         elapsed = time.perf_counter() - started
-        if wire is not None:
-            wire.response_status = response.status
-            wire.response_headers = dict(response.headers)
-            wire.response_body = response.body
-        ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        is_xml = ctype in _XML_TYPES or ctype.endswith("+xml")
-        if not is_xml:
-            raise UpstreamProtocolError(
-                f"HTTP {response.status} with content type {ctype or 'none'!r}, not SOAP",
-                upstream=upstream.address,
-                status=response.status,
-            )
-        parsed = read_envelope(
-            response.body,
-            expected_version=upstream.soap_version,
-            http_status=response.status,
-            upstream=upstream.address,
-        )
-        if response.status != 200:
-            raise UpstreamProtocolError(
-                f"HTTP {response.status} without a SOAP fault",
-                upstream=upstream.address,
-                status=response.status,
-            )
         return SoapCall(parsed, response.status, envelope, response.body, elapsed)
+
+
+def _read_response(upstream: Upstream, response: TransportResponse) -> Envelope:
+    """The envelope of a usable answer.
+
+    Raises:
+        Fault: the answer is a SOAP Fault.
+        UpstreamProtocolError: not SOAP (content type, XML, envelope, version, HTTP status).
+    """
+    ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    is_xml = ctype in _XML_TYPES or ctype.endswith("+xml")
+    if not is_xml:
+        raise UpstreamProtocolError(
+            f"HTTP {response.status} with content type {ctype or 'none'!r}, not SOAP",
+            upstream=upstream.address,
+            status=response.status,
+        )
+    parsed = read_envelope(
+        response.body,
+        expected_version=upstream.soap_version,
+        http_status=response.status,
+        upstream=upstream.address,
+    )
+    if response.status != 200:
+        raise UpstreamProtocolError(
+            f"HTTP {response.status} without a SOAP fault",
+            upstream=upstream.address,
+            status=response.status,
+        )
+    return parsed

@@ -1,9 +1,17 @@
-"""The HTTP transport to SOAP services: one pooled aiohttp session, deadlines, size caps."""
+"""The HTTP transport to SOAP services: one pooled aiohttp session, deadlines, size caps.
+
+Each error says whether the request may have reached the upstream (``sent``), which is what
+decides whether it may be retried. aiohttp trace hooks tell the transport whether the
+connection came from the pool and whether the request head was written: a request whose
+head was never written, or that died on a reused keep-alive connection before a single
+response byte came back (the upstream had closed the idle connection), was not processed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -15,11 +23,70 @@ __all__ = ["HttpTransport", "create_session"]
 _CHUNK = 64 * 1024
 
 
-def create_session(*, limit: int = 100, limit_per_host: int = 32) -> aiohttp.ClientSession:
+class _Progress:
+    """How far one request got, filled in by the session's trace hooks."""
+
+    __slots__ = ("head_sent", "responded", "reused", "traced")
+
+    def __init__(self) -> None:
+        self.traced = False  # the session has the hooks (else assume the worst)
+        self.reused = False  # the connection came from the keep-alive pool
+        self.head_sent = False  # the request line and headers were written
+        self.responded = False  # the response head arrived
+
+    @property
+    def may_have_arrived(self) -> bool:
+        """Whether the upstream may have received the request."""
+        return self.head_sent or not self.traced
+
+
+def _progress(context: SimpleNamespace) -> _Progress | None:
+    progress = getattr(context, "trace_request_ctx", None)
+    return progress if isinstance(progress, _Progress) else None
+
+
+async def _on_request_start(
+    _session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    _params: aiohttp.TraceRequestStartParams,
+) -> None:
+    if progress := _progress(context):
+        progress.traced = True
+
+
+async def _on_connection_reused(
+    _session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    _params: aiohttp.TraceConnectionReuseconnParams,
+) -> None:
+    if progress := _progress(context):
+        progress.reused = True
+
+
+async def _on_headers_sent(
+    _session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    _params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    if progress := _progress(context):
+        progress.head_sent = True
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(_on_request_start)
+    config.on_connection_reuseconn.append(_on_connection_reused)
+    config.on_request_headers_sent.append(_on_headers_sent)
+    return config
+
+
+def create_session(*, limit: int = 0, limit_per_host: int = 0) -> aiohttp.ClientSession:
     """A keep-alive client session for upstream calls (call inside a running loop).
 
     No cookies are kept, no proxy variables from the environment are used, and no default
-    timeout applies: every call passes its own deadline.
+    timeout applies: every call passes its own deadline. By default the pool has no
+    connection limit of its own: each upstream's bulkhead bounds its connections, so a hung
+    upstream cannot take the connections of another one on the same host.
     """
     connector = aiohttp.TCPConnector(
         limit=limit, limit_per_host=limit_per_host, keepalive_timeout=30
@@ -31,7 +98,17 @@ def create_session(*, limit: int = 100, limit_per_host: int = 32) -> aiohttp.Cli
         trust_env=False,
         auto_decompress=True,
         raise_for_status=False,
+        trace_configs=[_trace_config()],
     )
+
+
+def _is_stale_connection(error: aiohttp.ClientError, progress: _Progress) -> bool:
+    """A reused keep-alive connection closed before any byte of the response arrived."""
+    if not progress.reused or progress.responded:
+        return False
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return isinstance(error.message, str)  # not a partly received response head
+    return isinstance(error, aiohttp.ClientOSError)
 
 
 class HttpTransport:
@@ -52,14 +129,19 @@ class HttpTransport:
     ) -> TransportResponse:
         """POST ``body`` to ``url``; read at most ``max_bytes`` (after decompression).
 
+        Past the deadline, or past the size cap, the connection is closed, never drained
+        nor returned to the pool.
+
         Raises:
-            UpstreamTimeout: the whole exchange took longer than ``timeout`` seconds.
+            UpstreamTimeout: the whole exchange took longer than ``timeout`` seconds, or the
+                connection took longer than ``connect_timeout``.
             UpstreamUnavailable: the connection could not be made or was lost.
-            UpstreamProtocolError: the response was too large or not valid HTTP.
+            UpstreamProtocolError: the response was too large, truncated or not valid HTTP.
         """
         client_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout
         )
+        progress = _Progress()
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.post(
@@ -68,56 +150,86 @@ class HttpTransport:
                     headers=dict(headers),
                     timeout=client_timeout,
                     allow_redirects=False,
+                    trace_request_ctx=progress,
                 ) as response:
-                    if response.content_length is not None and response.content_length > max_bytes:
-                        response.close()
-                        raise UpstreamProtocolError(
-                            f"response larger than {max_bytes} bytes",
-                            upstream=url,
-                            status=response.status,
-                        )
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in response.content.iter_chunked(_CHUNK):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            response.close()  # discard the connection, do not drain it
-                            raise UpstreamProtocolError(
-                                f"response larger than {max_bytes} bytes",
-                                upstream=url,
-                                status=response.status,
-                            )
-                        chunks.append(chunk)
-                    return TransportResponse(
-                        status=response.status,
-                        headers={k.lower(): v for k, v in response.headers.items()},
-                        body=b"".join(chunks),
-                    )
-        except TimeoutError:
-            raise UpstreamTimeout(f"no complete answer within {timeout:g}s", upstream=url) from None
-        except aiohttp.ServerTimeoutError:
+                    progress.responded = True
+                    return await _read(response, url, max_bytes)
+        except aiohttp.ConnectionTimeoutError:
             raise UpstreamTimeout(
-                f"could not connect within {connect_timeout:g}s", upstream=url
+                f"could not connect within {connect_timeout:g}s", upstream=url, sent=False
             ) from None
-        except aiohttp.ClientConnectorError as exc:
+        except TimeoutError:
+            sent = progress.may_have_arrived
+            reason = (
+                f"no complete answer within {timeout:g}s"
+                if sent
+                else f"could not send the request within {timeout:g}s"
+            )
+            raise UpstreamTimeout(reason, upstream=url, sent=sent) from None
+        except aiohttp.ClientConnectorError as exc:  # refused, DNS, TLS handshake
             raise UpstreamUnavailable(
-                f"cannot connect: {exc.os_error.strerror or 'refused'}", upstream=url
+                f"cannot connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
+                upstream=url,
+                sent=False,
             ) from None
-        except aiohttp.ServerDisconnectedError:
-            raise UpstreamUnavailable("the upstream closed the connection", upstream=url) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if _is_stale_connection(exc, progress):
+                raise UpstreamUnavailable(
+                    "a pooled keep-alive connection was closed by the upstream",
+                    upstream=url,
+                    sent=False,
+                ) from None
+            reason = (
+                "the upstream closed the connection"
+                if isinstance(exc, aiohttp.ServerDisconnectedError)
+                else f"connection error: {exc.strerror or type(exc).__name__}"
+            )
+            raise UpstreamUnavailable(
+                reason, upstream=url, sent=progress.may_have_arrived
+            ) from None
         except aiohttp.ClientPayloadError as exc:
             raise UpstreamProtocolError(
-                f"invalid response body: {type(exc).__name__}", upstream=url
+                f"invalid or truncated response body: {type(exc).__name__}", upstream=url
             ) from None
         except aiohttp.ClientResponseError as exc:
             raise UpstreamProtocolError(
                 f"invalid HTTP response ({exc.status})", upstream=url
             ) from None
-        except aiohttp.ClientOSError as exc:
-            raise UpstreamUnavailable(
-                f"connection error: {exc.strerror or type(exc).__name__}", upstream=url
-            ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(
-                f"HTTP client error: {type(exc).__name__}", upstream=url
+                f"HTTP client error: {type(exc).__name__}",
+                upstream=url,
+                sent=progress.may_have_arrived,
             ) from None
+
+
+async def _read(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> TransportResponse:
+    """The whole (decompressed) body, or an error once it exceeds ``max_bytes``.
+
+    aiohttp inflates gzip and deflate in bounded steps as the body is read, so a
+    compression bomb is cut off after ``max_bytes`` of output, not after inflating it all.
+    """
+    declared = response.content_length
+    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if declared is not None and declared > max_bytes and not encoded:
+        response.close()
+        raise UpstreamProtocolError(
+            f"response larger than {max_bytes} bytes (Content-Length {declared})",
+            upstream=url,
+            status=response.status,
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()  # discard the connection, do not drain it
+            raise UpstreamProtocolError(
+                f"response larger than {max_bytes} bytes", upstream=url, status=response.status
+            )
+        chunks.append(chunk)
+    return TransportResponse(
+        status=response.status,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=b"".join(chunks),
+    )

@@ -1,15 +1,23 @@
 """WSDL loading through zeep, and plain descriptions of what a WSDL offers.
 
 WSDLs are read from local files only: imports and includes are resolved relative to the
-file, and anything remote is refused (a WSDL is never fetched at run time). DTDs and
-entities are forbidden. Each WSDL is loaded once per registry.
+file, and anything remote is refused (a WSDL is never fetched at run time). The few schemas
+every SOAP toolkit takes for granted (the SOAP 1.1 encoding schema that rpc/encoded WSDLs
+import by namespace, and ``xml.xsd``) are served from copies carried here. DTDs and entities
+are forbidden. Each WSDL is loaded once per registry.
+
+zeep drops what the gateway needs beyond structure: enumeration facets are read back from the
+schema files themselves, choices are recorded as alternatives, simpleContent becomes a scalar
+with attributes, and SOAP-encoded arrays name their item type.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlparse
 
 import zeep
 import zeep.exceptions
@@ -20,9 +28,11 @@ from zeep.xsd.elements import Any as XsdAny
 from zeep.xsd.elements import Element as XsdElement
 from zeep.xsd.elements.indicators import Indicator
 from zeep.xsd.types import builtins as xsd_builtins
+from zeep.xsd.types.simple import AnySimpleType
 
 from mediator.mapping.service_info import (
     AttributeInfo,
+    ChoiceInfo,
     ElementInfo,
     OperationInfo,
     PortInfo,
@@ -32,7 +42,10 @@ from mediator.mapping.service_info import (
     WsdlInfo,
 )
 
-__all__ = ["LocalOnlyTransport", "WsdlRegistry"]
+__all__ = ["WELL_KNOWN_SCHEMAS", "LocalOnlyTransport", "WsdlRegistry"]
+
+_XSD = "http://www.w3.org/2001/XMLSchema"
+_SOAP_ENC = "http://schemas.xmlsoap.org/soap/encoding/"
 
 _SCALARS: tuple[tuple[type, ScalarKind], ...] = (
     (xsd_builtins.Boolean, "boolean"),
@@ -46,27 +59,125 @@ _SCALARS: tuple[tuple[type, ScalarKind], ...] = (
     (xsd_builtins.Base64Binary, "base64"),
 )
 
+_SOAP_ENC_SIMPLE = (
+    "string boolean float double decimal duration dateTime time date gYearMonth gYear "
+    "gMonthDay gDay gMonth hexBinary base64Binary anyURI QName NOTATION normalizedString "
+    "token language Name NMTOKEN NCName ID IDREF ENTITY integer nonPositiveInteger "
+    "negativeInteger long int short byte nonNegativeInteger unsignedLong unsignedInt "
+    "unsignedShort unsignedByte positiveInteger"
+).split()
+
+_SOAP_ENCODING_XSD = (
+    f"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- The parts of the SOAP 1.1 encoding schema that WSDLs refer to (arrays, structs and the
+     typed value wrappers), carried locally so that rpc/encoded WSDLs load offline. -->
+<xs:schema xmlns:xs="{_XSD}" xmlns:tns="{_SOAP_ENC}" targetNamespace="{_SOAP_ENC}">
+  <xs:attribute name="root"><xs:simpleType><xs:restriction base="xs:boolean">
+    <xs:pattern value="0|1"/></xs:restriction></xs:simpleType></xs:attribute>
+  <xs:attributeGroup name="commonAttributes">
+    <xs:attribute name="id" type="xs:ID"/>
+    <xs:attribute name="href" type="xs:anyURI"/>
+    <xs:anyAttribute namespace="##other" processContents="lax"/>
+  </xs:attributeGroup>
+  <xs:simpleType name="arrayCoordinate"><xs:restriction base="xs:string"/></xs:simpleType>
+  <xs:attribute name="arrayType" type="xs:string"/>
+  <xs:attribute name="offset" type="tns:arrayCoordinate"/>
+  <xs:attributeGroup name="arrayAttributes">
+    <xs:attribute ref="tns:arrayType"/>
+    <xs:attribute ref="tns:offset"/>
+  </xs:attributeGroup>
+  <xs:attribute name="position" type="tns:arrayCoordinate"/>
+  <xs:attributeGroup name="arrayMemberAttributes">
+    <xs:attribute ref="tns:position"/>
+  </xs:attributeGroup>
+  <xs:group name="Array">
+    <xs:sequence>
+      <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+    </xs:sequence>
+  </xs:group>
+  <xs:element name="Array" type="tns:Array"/>
+  <xs:complexType name="Array">
+    <xs:group ref="tns:Array" minOccurs="0"/>
+    <xs:attributeGroup ref="tns:arrayAttributes"/>
+    <xs:attributeGroup ref="tns:commonAttributes"/>
+  </xs:complexType>
+  <xs:element name="Struct" type="tns:Struct"/>
+  <xs:group name="Struct">
+    <xs:sequence>
+      <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+    </xs:sequence>
+  </xs:group>
+  <xs:complexType name="Struct">
+    <xs:group ref="tns:Struct" minOccurs="0"/>
+    <xs:attributeGroup ref="tns:commonAttributes"/>
+  </xs:complexType>
+  <xs:simpleType name="base64"><xs:restriction base="xs:base64Binary"/></xs:simpleType>
+"""
+    + "".join(
+        f'  <xs:complexType name="{name}"><xs:simpleContent><xs:extension base="xs:{name}">'
+        '<xs:attributeGroup ref="tns:commonAttributes"/></xs:extension></xs:simpleContent>'
+        "</xs:complexType>\n"
+        for name in _SOAP_ENC_SIMPLE
+    )
+    + "</xs:schema>\n"
+).encode()
+
+_XML_XSD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- The attributes of the XML namespace (xml:lang, xml:space, xml:base, xml:id). -->
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           targetNamespace="http://www.w3.org/XML/1998/namespace" xml:lang="en">
+  <xs:attribute name="lang" type="xs:language"/>
+  <xs:attribute name="space"><xs:simpleType><xs:restriction base="xs:NCName">
+    <xs:enumeration value="default"/><xs:enumeration value="preserve"/>
+  </xs:restriction></xs:simpleType></xs:attribute>
+  <xs:attribute name="base" type="xs:anyURI"/>
+  <xs:attribute name="id" type="xs:ID"/>
+  <xs:attributeGroup name="specialAttrs">
+    <xs:attribute ref="xml:base"/><xs:attribute ref="xml:lang"/>
+    <xs:attribute ref="xml:space"/><xs:attribute ref="xml:id"/>
+  </xs:attributeGroup>
+</xs:schema>
+"""
+
+WELL_KNOWN_SCHEMAS: dict[str, bytes] = {
+    "http://schemas.xmlsoap.org/soap/encoding": _SOAP_ENCODING_XSD,
+    "https://www.w3.org/2001/xml.xsd": _XML_XSD,
+    "http://www.w3.org/2001/xml.xsd": _XML_XSD,
+}
+"""Schemas served from local copies, by URL (without a trailing slash); nothing else remote
+is ever read."""
+
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
 
 class LocalOnlyTransport(zeep.Transport):
-    """A zeep transport that reads local files and refuses every network fetch."""
+    """A zeep transport that reads local files, serves :data:`WELL_KNOWN_SCHEMAS` from local
+    copies and refuses every other fetch."""
 
     def __init__(self) -> None:
         super().__init__(cache=None, timeout=1, operation_timeout=1)
 
     def _load_remote_data(self, url: str) -> bytes:
+        known = WELL_KNOWN_SCHEMAS.get(url.rstrip("/"))
+        if known is not None:
+            return known
         raise ValueError(
             f"refusing to fetch {url!r}: WSDLs and schemas are read from local files only"
         )
 
 
 def _settings() -> zeep.Settings:
+    # forbid_external stays off so that well-known schemas reach LocalOnlyTransport, which
+    # serves them from local copies and refuses every other URL.
     return zeep.Settings(
         strict=False,
         raw_response=True,
         xml_huge_tree=False,
         forbid_dtd=True,
         forbid_entities=True,
-        forbid_external=True,
+        forbid_external=False,
         xsd_ignore_sequence_order=False,
     )
 
@@ -86,31 +197,134 @@ def _max(value: Any) -> int | None:
     return None if value == "unbounded" else int(value)
 
 
+def _xsd(local: str) -> str:
+    return f"{{{_XSD}}}{local}"
+
+
+class _Facets:
+    """Enumeration facets of simple types, read from the schema files zeep loaded.
+
+    zeep keeps no facets, so each schema file (and every file it includes) is parsed again
+    here. Global simple types are keyed by their qualified name; anonymous ones by the name
+    of the element or attribute declaring them, which is how zeep names them. A key defined
+    twice with different values is ambiguous and yields no enumeration.
+    """
+
+    _MAX_BASE_HOPS = 8
+
+    def __init__(self, documents: Iterable[tuple[str | None, str | None]]) -> None:
+        self._entries: dict[str, set[tuple[tuple[str, ...], str | None]]] = {}
+        visited: set[Path] = set()
+        for location, namespace in documents:
+            if location and not urlparse(location).scheme:
+                self._read(Path(location), namespace, visited)
+
+    def _read(self, path: Path, namespace: str | None, visited: set[Path]) -> None:
+        path = path.resolve()
+        if path in visited or not path.is_file():
+            return
+        visited.add(path)
+        try:
+            root = etree.parse(str(path), parser=_SAFE_PARSER).getroot()
+        except (OSError, etree.XMLSyntaxError):
+            return
+        schemas = [root] if root.tag == _xsd("schema") else list(root.iter(_xsd("schema")))
+        for schema in schemas:
+            target = schema.get("targetNamespace") or namespace
+            self._index(schema, target)
+            for tag in ("include", "redefine"):
+                for node in schema.findall(_xsd(tag)):
+                    location = node.get("schemaLocation")
+                    if location and not urlparse(location).scheme:
+                        self._read(path.parent / location, target, visited)
+
+    def _index(self, schema: etree._Element, target: str | None) -> None:
+        for simple in schema.iter(_xsd("simpleType")):
+            parent = simple.getparent()
+            if parent is None:
+                continue
+            if parent is schema:
+                name = simple.get("name")
+            elif parent.tag in (_xsd("element"), _xsd("attribute")):
+                name = parent.get("name")
+            else:
+                continue
+            restriction = simple.find(_xsd("restriction"))
+            if not name or restriction is None:
+                continue
+            values = tuple(e.get("value", "") for e in restriction.findall(_xsd("enumeration")))
+            base = restriction.get("base")
+            base_name = None
+            if base:
+                prefix, _, local = base.rpartition(":")
+                base_name = etree.QName(restriction.nsmap.get(prefix or None), local).text
+            key = etree.QName(target or None, name).text
+            self._entries.setdefault(key, set()).add((values, base_name))
+
+    def enumeration(self, type_name: str) -> tuple[str, ...]:
+        """The enumerated values of the simple type named ``type_name`` (``()`` if none)."""
+        for _hop in range(self._MAX_BASE_HOPS):
+            entries = self._entries.get(type_name)
+            if not entries or len(entries) > 1:
+                return ()
+            ((values, base),) = entries
+            if values or not base:
+                return values
+            type_name = base
+        return ()
+
+
 class _Describer:
-    def __init__(self) -> None:
+    def __init__(self, facets: _Facets) -> None:
         self.memo: dict[int, TypeInfo] = {}
+        self.facets = facets
 
     def type_info(self, xsd_type: Any) -> TypeInfo:
         key = id(xsd_type)
         if key in self.memo:
             return self.memo[key]
+        name = _qname_text(getattr(xsd_type, "qname", None))
         if not isinstance(xsd_type, xsd_types.ComplexType):
-            enumeration = tuple(str(v) for v in getattr(xsd_type, "enumeration", None) or ())
             info = TypeInfo(
-                name=_qname_text(getattr(xsd_type, "qname", None)),
-                scalar=_scalar_kind(xsd_type),
-                enumeration=enumeration,
+                name=name, scalar=_scalar_kind(xsd_type), enumeration=self._enumeration(xsd_type)
             )
             self.memo[key] = info
             return info
-        info = TypeInfo(name=_qname_text(xsd_type.qname))
+        info = TypeInfo(name=name)
         self.memo[key] = info  # registered before children: recursive types terminate
-        children: list[ElementInfo] = []
-        open_content = (
-            isinstance(xsd_type, xsd_types.AnyType) and type(xsd_type) is xsd_types.AnyType
-        )
-        for _name, element in xsd_type.elements_nested:
-            open_content |= self._collect(element, children, 1, 1, False)
+        content = getattr(xsd_type, "_element", None)
+        array_type = getattr(getattr(xsd_type, "_array_type", None), "array_type", None)
+        if array_type is not None:
+            # soapenc:Array restricted with wsdl:arrayType="tns:Item[]": items named freely.
+            info.array_item = self.type_info(array_type)
+            info.open = True
+            return info
+        if isinstance(content, XsdElement) and isinstance(content.type, AnySimpleType):
+            # simpleContent: zeep models the text as a pseudo-element named _value_1.
+            info.scalar = _scalar_kind(content.type)
+            info.enumeration = self._enumeration(content.type)
+        else:
+            children: list[ElementInfo] = []
+            choices: list[ChoiceInfo] = []
+            open_content = type(xsd_type) is xsd_types.AnyType
+            for _name, element in xsd_type.elements_nested:
+                open_content |= self._collect(element, children, choices, 1, 1, False)
+            info.children = tuple(children)
+            info.choices = tuple(choices)
+            info.open = open_content
+            if not children and content is None:
+                base = getattr(xsd_type, "_extension", None) or getattr(
+                    xsd_type, "_restriction", None
+                )
+                if base is not None and not isinstance(base, xsd_types.ComplexType):
+                    info.scalar = _scalar_kind(base)
+        info.attributes = self._attributes(xsd_type)
+        return info
+
+    def _enumeration(self, xsd_type: Any) -> tuple[str, ...]:
+        return self.facets.enumeration(_qname_text(getattr(xsd_type, "qname", None)))
+
+    def _attributes(self, xsd_type: Any) -> tuple[AttributeInfo, ...]:
         attributes = []
         for name, attribute in xsd_type.attributes:
             attr_type = getattr(attribute, "type", None)
@@ -118,32 +332,24 @@ class _Describer:
                 continue
             qname = getattr(attribute, "qname", None)
             namespace = qname.namespace if isinstance(qname, etree.QName) else None
+            if namespace == _SOAP_ENC:
+                continue  # encoding bookkeeping (arrayType, offset), not data
             attributes.append(
                 AttributeInfo(
-                    local=name,
+                    local=qname.localname if isinstance(qname, etree.QName) else name,
                     namespace=namespace,
                     scalar=_scalar_kind(attr_type),
                     required=bool(getattr(attribute, "required", False)),
+                    enumeration=self._enumeration(attr_type),
                 )
             )
-        content = getattr(xsd_type, "_element", None)
-        simple_base = None
-        if not children and content is None:
-            extension = getattr(xsd_type, "_extension", None) or getattr(
-                xsd_type, "_restriction", None
-            )
-            if extension is not None and not isinstance(extension, xsd_types.ComplexType):
-                simple_base = _scalar_kind(extension)
-        info.children = tuple(children)
-        info.attributes = tuple(attributes)
-        info.scalar = simple_base
-        info.open = open_content
-        return info
+        return tuple(attributes)
 
     def _collect(
         self,
         node: Any,
         out: list[ElementInfo],
+        choices: list[ChoiceInfo],
         min_mult: int,
         max_mult: int | None,
         in_choice: bool,
@@ -158,20 +364,32 @@ class _Describer:
                 )
             )
             return False
-        if isinstance(node, Indicator) or hasattr(node, "child"):
-            node_min = int(getattr(node, "min_occurs", 1) or 0)
-            node_max = _max(getattr(node, "max_occurs", 1))
-            choice = type(node).__name__ == "Choice"
-            new_max = None if node_max is None or max_mult is None else node_max * max_mult
-            found_any = False
-            members: Any = node if isinstance(node, Indicator) else [node.child]
-            for member in members:
-                element = member[1] if isinstance(member, tuple) else member
-                found_any |= self._collect(
-                    element, out, min(min_mult, node_min), new_max, in_choice or choice
+        if not (isinstance(node, Indicator) or hasattr(node, "child")):
+            return False
+        node_min = int(getattr(node, "min_occurs", 1) or 0)
+        node_max = _max(getattr(node, "max_occurs", 1))
+        choice = type(node).__name__ == "Choice"
+        new_max = None if node_max is None or max_mult is None else node_max * max_mult
+        new_min = min(min_mult, node_min)
+        found_any = False
+        members: Any = node if isinstance(node, Indicator) else [node.child]
+        alternatives: list[tuple[str, ...]] = []
+        for member in members:
+            element = member[1] if isinstance(member, tuple) else member
+            start = len(out)
+            found_any |= self._collect(
+                element, out, choices, new_min, new_max, in_choice or choice
+            )
+            alternatives.append(tuple(e.local for e in out[start:]))
+        if choice:
+            choices.append(
+                ChoiceInfo(
+                    alternatives=tuple(alternatives),
+                    optional=new_min == 0 or in_choice,
+                    repeated=new_max is None or new_max > 1,
                 )
-            return found_any
-        return False
+            )
+        return found_any
 
     def element_info(
         self, element: Any, *, min_factor: int = 1, max_factor: int | None = 1
@@ -198,6 +416,26 @@ class _Describer:
         if body.qname is None:  # several body parts: treat the Body itself as open content
             return None
         return self.element_info(body)
+
+    def fault_elements(self, operation: Any) -> tuple[ElementInfo, ...]:
+        """The detail elements of the operation's declared faults (one per fault part)."""
+        found: list[ElementInfo] = []
+        for fault in (getattr(operation, "faults", None) or {}).values():
+            parts = getattr(getattr(fault, "abstract", None), "parts", None) or {}
+            for part in parts.values():
+                element = getattr(part, "element", None)
+                if element is not None and all(
+                    (f.namespace, f.local) != _element_key(element) for f in found
+                ):
+                    found.append(self.element_info(element))
+        return tuple(found)
+
+
+def _element_key(element: Any) -> tuple[str | None, str]:
+    qname = element.qname if isinstance(element.qname, etree.QName) else None
+    if qname is None:
+        return None, str(element.name)
+    return qname.namespace, qname.localname
 
 
 class WsdlRegistry:
@@ -239,7 +477,11 @@ class WsdlRegistry:
         if path in self._infos:
             return self._infos[path]
         client = self.client(path)
-        describer = _Describer()
+        documents = [
+            (getattr(d, "_location", None), getattr(d, "_target_namespace", None))
+            for d in client.wsdl.types.documents
+        ]
+        describer = _Describer(_Facets(documents))
         services: dict[str, ServiceInfo] = {}
         for service_name, service in client.wsdl.services.items():
             ports: dict[str, PortInfo] = {}
@@ -249,11 +491,6 @@ class WsdlRegistry:
                     continue
                 operations = {}
                 for op_name, operation in binding._operations.items():
-                    faults = []
-                    for fault in getattr(operation, "faults", {}).values():
-                        element = describer.body_element(fault) if hasattr(fault, "body") else None
-                        if element is not None:
-                            faults.append(element)
                     style = operation.style or "document"
                     output = describer.body_element(operation.output) if operation.output else None
                     if style == "rpc" and output is not None:
@@ -266,7 +503,7 @@ class WsdlRegistry:
                         style=cast(Any, style),
                         input=describer.body_element(operation.input),
                         output=output,
-                        faults=tuple(faults),
+                        faults=describer.fault_elements(operation),
                     )
                 ports[port_name] = PortInfo(
                     name=port_name,

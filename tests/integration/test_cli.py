@@ -199,3 +199,43 @@ def test_try_unknown_route_lists_routes() -> None:
     result = _try("GET", "/nope")
     assert result.returncode == 1
     assert "no route for GET /nope; routes: GET /orders/{id}" in result.stderr
+
+
+def test_serve_with_two_workers(demo_backend: str) -> None:
+    """`--workers 2` starts two processes on one port; SIGINT stops them all."""
+    port = _free_port()
+    env = {**os.environ, "ORDERS_SOAP_URL": f"{demo_backend}/orders"}
+    process = subprocess.Popen(
+        [
+            *MEDIATOR,
+            "serve",
+            str(MAPPINGS_DIR),
+            "--wsdl-dir",
+            str(WSDL_DIR),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--log-format",
+            "json",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/customers/1")
+        for _ in range(10):
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/customers/1", timeout=5
+            ) as response:
+                assert json.loads(response.read())["customer"]["id"] == 1
+    finally:
+        _stop(process)
+    assert process.returncode == 0
+    assert process.stdout is not None
+    with process.stdout:
+        output = process.stdout.read().decode()
+    started = {
+        json.loads(line)["pid"] for line in output.splitlines() if '"gateway.started"' in line
+    }
+    assert len(started) == 2

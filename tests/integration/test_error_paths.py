@@ -98,43 +98,49 @@ async def test_invalid_request_id_is_replaced(
 
 
 @pytest.mark.parametrize(
-    ("fault", "version", "http_status", "expected"),
+    ("fault", "version", "http_status", "status", "expected"),
     [
         (
             FAULT11,
             "1.1",
             500,
+            502,
             {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}},
         ),
         (
             FAULT11,
             "1.1",
             200,
+            502,
             {"code": "Server", "reason": "Database offline", "detail": {"Code": "DB-17"}},
         ),
         (
             FAULT12,
             "1.2",
             500,
+            422,
             {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"},
         ),
         (
             FAULT12,
             "1.2",
             200,
+            422,
             {"code": "Sender", "subcodes": ["NotFound"], "reason": "No such order"},
         ),
     ],
 )
-async def test_unmapped_fault_is_502_with_fault_json(
+async def test_unmapped_fault_is_422_or_502_with_fault_json(
     gateway: GatewayFactory,
     scripted: tuple[ScriptedBackend, str],
     fault: str,
     version: str,
     http_status: int,
+    status: int,
     expected: dict[str, Any],
 ) -> None:
-    """A fault no rule matches is a 502 problem carrying code, reason and detail, whatever the HTTP status."""
+    """A fault no rule matches carries code, reason and detail, whatever the HTTP status:
+    a Client/Sender fault is a 422, a Server/Receiver fault a 502."""
     backend, url = scripted
     ctype = "text/xml" if version == "1.1" else "application/soap+xml"
     backend.reply = Reply(body=envelope(fault, version), status=http_status, content_type=ctype)
@@ -143,10 +149,10 @@ async def test_unmapped_fault_is_502_with_fault_json(
     )
     client = await gateway(environ=environ)
     response = await client.get("/orders/7")
-    assert response.status == 502
+    assert response.status == status
     assert response.content_type == "application/problem+json"
     body = await response.json()
-    _assert_problem(body, 502, "upstream-fault")
+    _assert_problem(body, status, "upstream-fault")
     assert body["fault"] == expected
 
 

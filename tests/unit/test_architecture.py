@@ -11,13 +11,19 @@ import pytest
 
 import mediator
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(mediator.__path__, "mediator.") if m.name != "mediator.__main__")
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(mediator.__path__, "mediator.")
+    if m.name != "mediator.__main__"
+)
 CORE = [m for m in MODULES if m.startswith(("mediator.mapping", "mediator.translate"))]
 
 
 def _imported_after(module: str) -> set[str]:
     code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     return set(result.stdout.split())
 
 
