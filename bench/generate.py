@@ -451,6 +451,14 @@ routes:
         <l:CreatePayment><l:Payment>
           <l:Id>{{{{ body.id | int }}}}</l:Id>
           <l:Code>{{{{ body.code }}}}</l:Code>
+          <l:Name>{{{{ body.name }}}}</l:Name>
+          <l:Description>{{{{ body.description }}}}</l:Description>
+          <l:Amount>{{{{ body.amount | decimal }}}}</l:Amount>
+          <l:Rate>{{{{ body.rate | decimal }}}}</l:Rate>
+          <l:ValidFrom>{{{{ body.validFrom }}}}</l:ValidFrom>
+          <l:Active>{{{{ "true" if body.active else "false" }}}}</l:Active>
+          <l:Owner>{{{{ body.owner }}}}</l:Owner>
+          <l:Region>{{{{ body.region }}}}</l:Region>
         </l:Payment></l:CreatePayment>
     response:
       status: 201

@@ -209,8 +209,11 @@ def _extra_lines(results: dict[str, Any]) -> list[str]:
             f"Workers (small, gateway unpinned): 1 worker {one} req/s, 2 workers {two} req/s, "
             f"ratio {_fmt(workers.get('ratio'), '.2f')}×"
         )
+    for key in ("startup", "example"):
+        if "error" in results.get(key, {}):
+            out.append(f"{key}: failed: {results[key]['error']}")
     startup = results.get("startup", {})
-    if startup:
+    if startup and "error" not in startup:
         launches = ", ".join(f"{s:.2f}" for s in startup.get("launches_s", []))
         size = startup.get("wsdl_bytes", 0) // 1024
         out.append(
@@ -221,7 +224,7 @@ def _extra_lines(results: dict[str, Any]) -> list[str]:
             f"peak RSS {_fmt(startup.get('peak_rss_mb'), '.1f')} MiB"
         )
     example = results.get("example", {})
-    if example:
+    if example and "error" not in example:
         rps = ", ".join(f"{k} {_fmt(v)} req/s" for k, v in example.get("rps", {}).items())
         peak = _fmt(example.get("peak_rss_mb", {}).get("max_worker"), ".1f")
         out.append(

@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -647,6 +647,17 @@ def profile_gateway(
     return {"scenarios": summaries, "text": text}
 
 
+def _guarded(
+    measure: Callable[[Settings, CpuPlan], dict[str, Any]], settings: Settings, plan: CpuPlan
+) -> dict[str, Any]:
+    """Run one extra measurement; a failure is recorded, not fatal to the whole run."""
+    try:
+        return measure(settings, plan)
+    except (RuntimeError, OSError) as exc:
+        _log(f"  failed: {exc}")
+        return {"error": str(exc).splitlines()[0]}
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
@@ -739,9 +750,9 @@ def main() -> None:
                 results["workers"] = measure_workers(backend_url, fixtures, settings, plan)
         if not args.skip_extras:
             _log("start-up with 10 realistic WSDLs …")
-            results["startup"] = measure_startup(settings, plan)
+            results["startup"] = _guarded(measure_startup, settings, plan)
             _log("bundled example under load …")
-            results["example"] = measure_example(settings, plan)
+            results["example"] = _guarded(measure_example, settings, plan)
     except WrkError as exc:
         sys.exit(f"wrk failed: {exc}")
     results["targets"] = report.evaluate_targets(results)

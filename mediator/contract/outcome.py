@@ -30,9 +30,12 @@ from mediator.upstream.client import SoapClient
 from mediator.upstream.wsdl import WsdlRegistry
 
 __all__ = [
+    "CLIENT_FAULT_STATUS",
     "DEFAULT_FAULT_STATUS",
     "Outcome",
     "RecordedTransport",
+    "default_fault_status",
+    "fault_context",
     "fault_status",
     "mapped_outcome",
     "recorded_outcome",
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 DEFAULT_FAULT_STATUS = 502
+CLIENT_FAULT_STATUS = 422
+CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})
 _PROBLEM = "urn:mediator:problem:"
 _FAULT_TYPE = f"{_PROBLEM}upstream-fault"
 
@@ -116,7 +121,8 @@ def fault_context(fault: Fault) -> dict[str, Any]:
 
 
 def fault_status(route: Route, fault: Fault) -> tuple[int, str | None]:
-    """The status and title of the route's first ``errors`` rule that holds (default 502).
+    """The status and title of the route's first ``errors`` rule that holds; without one,
+    422 for a ``Client``/``Sender`` fault and 502 for any other.
 
     The same decision as ``mediator.gateway.faults.fault_status`` (a test keeps them equal);
     the contract layer cannot import the gateway.
@@ -130,7 +136,12 @@ def fault_status(route: Route, fault: Fault) -> tuple[int, str | None]:
             continue
         if matched:
             return rule.status, rule.title
-    return DEFAULT_FAULT_STATUS, None
+    return default_fault_status(fault), None
+
+
+def default_fault_status(fault: Fault) -> int:
+    """422 for a fault blaming the request (``Client``, ``Sender``), 502 for any other."""
+    return CLIENT_FAULT_STATUS if fault.code in CLIENT_FAULT_CODES else DEFAULT_FAULT_STATUS
 
 
 def _fault_outcome(route: Route, fault: Fault) -> Outcome:

@@ -188,7 +188,10 @@ def _xml_rule(source: str, namespaces: Mapping[str, str]) -> XmlRule:
         xpath = etree.XPath(source, namespaces=dict(namespaces))
         xpath(etree.Element("probe"))  # undeclared prefixes only fail on evaluation
     except etree.XPathError as exc:
-        raise ValueError(f"invalid XPath {source!r}: {exc}") from None
+        hint = ""
+        if "prefix" in str(exc):
+            hint = f" (declared prefixes: {', '.join(sorted(namespaces))}; add it under namespaces)"
+        raise ValueError(f"invalid XPath {source!r}: {exc}{hint}") from None
     return XmlRule(source, xpath)
 
 

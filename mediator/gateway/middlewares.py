@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import time
@@ -65,6 +66,9 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
     except web.HTTPException as exc:  # raised by aiohttp below the problem middleware
         status = exc.status
         exc.headers[REQUEST_ID_HEADER] = state.request_id
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away (handler cancellation); nginx's convention
         raise
     finally:
         route = state.route

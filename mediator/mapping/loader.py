@@ -35,7 +35,7 @@ from mediator.mapping.resilience import (
     compile_route_policy,
     compile_upstream_policy,
 )
-from mediator.mapping.response_plan import Naming, compile_response
+from mediator.mapping.response_plan import Naming, absent_value, compile_response
 from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
 from mediator.mapping.templating import DATA_ENV, XML_ENV, compile_expression, compile_leaf
 from mediator.mapping.values import interpolate, parse_duration, parse_size
@@ -332,7 +332,7 @@ class _FileLoader:
             self.sink.at_value(("defaults",), "expected a mapping with absent and/or naming")
             return
         _unknown_keys(self.sink, raw, _DEFAULTS_KEYS, ("defaults",))
-        absent = raw.get("absent", "omit")
+        absent = absent_value(raw, "omit")
         if absent not in ("omit", "null"):
             self.sink.at_value(("defaults", "absent"), f"expected omit or null, got {absent!r}")
         else:

@@ -31,6 +31,7 @@ __all__ = [
     "ResponseSpec",
     "RetryPolicy",
     "Route",
+    "Step",
     "Upstream",
     "UpstreamPolicy",
 ]
@@ -218,6 +219,11 @@ class Route:
     """Connect deadline of this route's upstream call; ``None``: the upstream's."""
     idempotent: bool = False
     """The operation may be repeated safely, so failed calls may be retried after sending."""
+    steps: tuple[Step, ...] = ()
+    """A composed route's steps, dependencies first (see docs/composition.md); empty for a
+    route calling one operation. A composed route's ``operation`` is a placeholder naming its
+    steps' operations, its ``response.template`` builds the answer from ``steps``, and its
+    ``timeout`` is the deadline of all its steps together."""
 
     @property
     def call_timeout(self) -> float:
@@ -238,6 +244,32 @@ class Route:
     def input(self) -> ElementInfo | None:
         """The operation's input Body element."""
         return self.operation.input
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One named SOAP call of a composed route (``steps.<name>``).
+
+    ``call`` is the call as a route of its own: its upstream (any service of the gateway),
+    operation, request templates, extraction plan, fault rules and deadlines. ``needs`` are
+    the steps whose results its templates read; it runs once they have all succeeded. With
+    ``for_each`` it runs once per item of the list the expression yields (``item`` names the
+    item in its templates), at most ``concurrency`` calls at a time, and its result is the
+    list of the calls' results in item order.
+    """
+
+    name: str
+    call: Route
+    line: int
+    needs: tuple[str, ...] = ()
+    optional: bool = False
+    """A failed optional step yields ``null`` and an ``errors`` entry; a failed required
+    step fails the whole request."""
+    for_each: CompiledExpression | None = None
+    for_each_source: str = ""
+    item: str = "item"
+    concurrency: int = 4
+    max_items: int = 100
 
 
 @dataclass(frozen=True, slots=True)

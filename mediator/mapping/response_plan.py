@@ -17,7 +17,7 @@ from mediator.mapping.values import camel_case
 from mediator.mapping.xpathtypes import PathResolution, UnknownStep, resolve_path
 from mediator.mapping.yamlsource import KeyPath
 
-__all__ = ["Naming", "compile_response", "compile_xpath", "namespaces_for"]
+__all__ = ["Naming", "absent_value", "compile_response", "compile_xpath", "namespaces_for"]
 
 Naming = Literal["camel", "keep"]
 
@@ -31,6 +31,14 @@ _PREFIX_USE = re.compile(
 _STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 _MAX_AUTO_DEPTH = 8
 _PROBE = etree.Element("probe")
+
+
+def absent_value(raw: Mapping[str, Any], default: Absent) -> Any:
+    """The ``absent`` setting of a block; an unquoted YAML ``null`` means ``"null"``."""
+    if "absent" not in raw:
+        return default
+    value = raw["absent"]
+    return "null" if value is None else value
 
 
 def namespaces_for(declared: Mapping[str, str], *elements: ElementInfo | None) -> dict[str, str]:
@@ -127,7 +135,11 @@ def derive_fields(
             )
         )
     for child in type_info.children:
-        source = _qualified(child, namespaces)
+        # Unqualified children (rpc parts, elementFormDefault="unqualified") are matched by
+        # local name: some engines qualify them anyway (node-soap writes <tns:part>).
+        source = (
+            _qualified(child, namespaces) if child.namespace else f"*[local-name()='{child.local}']"
+        )
         xpath = etree.XPath(source, namespaces=dict(namespaces), smart_strings=False)
         fields.append(_field_from_element(child, source, xpath, namespaces, naming, absent, depth))
     return tuple(fields)
@@ -143,6 +155,24 @@ def _field_from_element(
     depth: int,
 ) -> FieldSpec:
     name = _json_name(child.local, naming)
+    item = child.type.array_item
+    if item is not None:  # a SOAP-encoded array: its items, whatever their element names
+        items_source = f"{source}/*"
+        items_xpath = etree.XPath(items_source, namespaces=dict(namespaces), smart_strings=False)
+        if item.children and depth < _MAX_AUTO_DEPTH:
+            item_kind: FieldKind = "object"
+            item_fields = derive_fields(item, namespaces, naming, absent, depth + 1)
+        else:
+            item_kind, item_fields = cast(FieldKind, item.scalar or "string"), ()
+        return FieldSpec(
+            name=name,
+            source=items_source,
+            xpath=items_xpath,
+            kind=item_kind,
+            is_list=True,
+            absent=absent,
+            fields=item_fields,
+        )
     if child.type.children or (child.type.attributes and depth < _MAX_AUTO_DEPTH):
         if depth >= _MAX_AUTO_DEPTH:
             kind: FieldKind = "xml"
@@ -194,7 +224,8 @@ def _compile_field(
     if not isinstance(raw, dict):
         sink.at_value(
             path,
-            f"expected an XPath string or a mapping with xpath/type/list/fields, got {type(raw).__name__}",
+            "expected an XPath string or a mapping with xpath/type/list/fields, "
+            f"got {type(raw).__name__}",
         )
         return None
     for key in raw:
@@ -214,7 +245,7 @@ def _compile_field(
     resolution = _resolve(
         source, parent, ctx.namespaces, sink, (*path, "xpath") if "xpath" in raw else path
     )
-    absent = raw.get("absent", ctx.absent)
+    absent = absent_value(raw, ctx.absent)
     if absent not in ("omit", "null"):
         sink.at_value((*path, "absent"), f"expected omit or null, got {absent!r}")
         absent = ctx.absent
@@ -251,20 +282,24 @@ def _compile_field(
         return FieldSpec(
             name=name, source=source, xpath=xpath, kind=kind, is_list=is_list, absent=absent
         )
-    if resolution and resolution.type and (resolution.type.children or resolution.type.attributes):
-        if resolution.element is not None:
-            derived = _field_from_element(
-                resolution.element, source, xpath, ctx.namespaces, ctx.naming, absent, 1
-            )
-            return FieldSpec(
-                name=name,
-                source=source,
-                xpath=xpath,
-                kind=derived.kind,
-                is_list=is_list,
-                absent=absent,
-                fields=derived.fields,
-            )
+    if (
+        resolution
+        and resolution.type
+        and (resolution.type.children or resolution.type.attributes)
+        and resolution.element is not None
+    ):
+        derived = _field_from_element(
+            resolution.element, source, xpath, ctx.namespaces, ctx.naming, absent, 1
+        )
+        return FieldSpec(
+            name=name,
+            source=source,
+            xpath=xpath,
+            kind=derived.kind,
+            is_list=is_list,
+            absent=absent,
+            fields=derived.fields,
+        )
     scalar = resolution.scalar if resolution and resolution.scalar else "string"
     return FieldSpec(
         name=name,
@@ -319,7 +354,7 @@ def compile_response(
             sink.at_key(
                 (*path, key), f"unknown key; expected one of: {', '.join(sorted(_RESPONSE_KEYS))}"
             )
-    local_absent = raw.get("absent", absent)
+    local_absent = absent_value(raw, absent)
     if local_absent not in ("omit", "null"):
         sink.at_value((*path, "absent"), f"expected omit or null, got {local_absent!r}")
         local_absent = absent

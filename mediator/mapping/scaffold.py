@@ -127,11 +127,15 @@ def example_value(type_info: TypeInfo) -> Any:
     """A valid example of a simple type: its first enumerated value, or a value of its kind."""
     if type_info.enumeration:
         value = type_info.enumeration[0]
-        return int(value) if type_info.scalar == "integer" and value.lstrip("-").isdigit() else value
+        return (
+            int(value) if type_info.scalar == "integer" and value.lstrip("-").isdigit() else value
+        )
     if type_info.scalar in _EXAMPLES:
         return _EXAMPLES[type_info.scalar]
     local = type_info.name.rpartition("}")[2]
-    return _STRING_EXAMPLES.get(local, "text") if type_info.name.startswith(f"{{{_XSD}}}") else "text"
+    return (
+        _STRING_EXAMPLES.get(local, "text") if type_info.name.startswith(f"{{{_XSD}}}") else "text"
+    )
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -225,7 +229,8 @@ class _Vocabulary:
             return
         words = [w for w in re.split(r"[^A-Za-z0-9]+", namespace) if w]
         useful = [w for w in words if w.isalpha() and w.lower() not in _URI_NOISE and len(w) > 1]
-        base = (useful[-1] if useful else "ns").lower()[:8]
+        word = (useful[-1] if useful else "ns").lower()
+        base = word if len(word) <= 10 else word[:3]
         if base.startswith("xml"):
             base = "ns"
         prefix, index = base, 1
@@ -391,7 +396,7 @@ def _example(element: ElementInfo, vocab: _Vocabulary, stack: tuple[int, ...]) -
     for child in kind.children:
         if child.local in skipped or (child.type.open and not child.type.children):
             continue
-        if _complex(child.type) and not _stack_allows(stack, child.type):
+        if _complex(child.type) and not _stack_allows((*stack, id(kind)), child.type):
             continue
         value = _example(child, vocab, (*stack, id(kind)))
         result[names[("", child.local)]] = [value] if child.repeated else value
@@ -487,7 +492,11 @@ class _BodyTemplate:
         comment = f"  {{# {vocab.comment(element, extra=note)} #}}"
         if not kind.children:
             scalar_source = _access(source, "value") if kind.attributes else source
-            content = _render_value(scalar_source, kind.scalar) if kind.scalar or not kind.attributes else ""
+            content = (
+                _render_value(scalar_source, kind.scalar)
+                if kind.scalar or not kind.attributes
+                else ""
+            )
             self.lines.append(f"{pad}<{tag}{attributes}>{content}</{tag}>{comment}")
             return
         self.lines.append(f"{pad}<{tag}{attributes}>{comment}")
@@ -500,7 +509,9 @@ class _BodyTemplate:
                 )
                 continue
             child_source = _access(source, names[("", child.local)])
-            self.element(child, child_source, indent + 2, (*stack, id(kind)), notes.get(child.local, ""))
+            self.element(
+                child, child_source, indent + 2, (*stack, id(kind)), notes.get(child.local, "")
+            )
         self.lines.append(f"{pad}</{tag}>")
 
 
@@ -614,43 +625,66 @@ def _read_key(operation: OperationInfo) -> tuple[str, ElementInfo] | None:
     return resource, element
 
 
-class _Paths:
-    """Allocates REST paths, unique across every file of one scaffold run."""
-
-    def __init__(self) -> None:
-        self.used: set[tuple[str, str]] = set()
-
-    def take(self, method: str, candidates: list[str]) -> str:
-        for candidate in candidates:
-            shape = (method, re.sub(r"\{[^}]*\}", "{}", candidate))
-            if shape not in self.used:
-                self.used.add(shape)
-                return candidate
-        index = 2
-        while True:  # every candidate is taken: number the last one
-            candidate = f"{candidates[-1]}-{index}"
-            shape = (method, re.sub(r"\{[^}]*\}", "{}", candidate))
-            if shape not in self.used:
-                self.used.add(shape)
-                return candidate
-            index += 1
+def _shape(method: str, path: str) -> tuple[str, str]:
+    return method, re.sub(r"\{[^}]*\}", "{}", path)
 
 
-def _plan(
-    operation: OperationInfo, service: ServiceInfo, port: PortInfo, vocab: _Vocabulary,
-    paths: _Paths,
-) -> _Plan:  # fmt: skip
+def _take(method: str, candidates: list[str], taken: set[tuple[str, str]]) -> str:
+    """The first candidate path not taken yet (numbering the last one if all are)."""
+    for candidate in candidates:
+        if _shape(method, candidate) not in taken:
+            return candidate
+    index = 2
+    while _shape(method, f"{candidates[-1]}-{index}") in taken:
+        index += 1
+    return f"{candidates[-1]}-{index}"
+
+
+def _plans_under(
+    port: PortInfo, prefix: str, vocab: _Vocabulary, used: set[tuple[str, str]], *, force: bool
+) -> list[_Plan] | None:
+    """Plans for every operation of ``port`` under ``prefix``; ``None`` when a route's first
+    choice of path is already taken by another file (unless ``force``)."""
+    taken = set(used)
+    plans = []
+    for operation in port.operations.values():
+        read = _read_key(operation)
+        key, param = None, ""
+        if read is not None:
+            resource, key = read
+            param = re.sub(r"\W", "_", vocab.json_name(key.local))
+            param = param if _IDENTIFIER.match(param) else f"p_{param}"
+            method = "get"
+            tails = [
+                f"/{_kebab(_plural(resource))}/{{{param}}}",
+                f"/{_kebab(operation.name)}/{{{param}}}",
+            ]
+        else:
+            method, tails = "post", [f"/{_kebab(operation.name)}"]
+        candidates = [prefix + tail for tail in tails]
+        if not force and _shape(method, candidates[0]) in used:
+            return None
+        path = _take(method, candidates, taken)
+        taken.add(_shape(method, path))
+        plans.append(_Plan(operation, method, path, key, param))
+    return plans
+
+
+def _plan_port(
+    service: ServiceInfo, port: PortInfo, vocab: _Vocabulary, used: set[tuple[str, str]]
+) -> list[_Plan]:
+    """Plans for a port's operations, with paths unique across the files of one run: when the
+    port's paths clash with an earlier file's, all of them take the port's name as prefix."""
     prefixes = ["", f"/{_kebab(port.name)}", f"/{_kebab(service.name)}/{_kebab(port.name)}"]
-    read = _read_key(operation)
-    if read is not None:
-        resource, key = read
-        param = re.sub(r"\W", "_", vocab.json_name(key.local))
-        param = param if _IDENTIFIER.match(param) else f"p_{param}"
-        tails = [f"/{_kebab(_plural(resource))}/{{{param}}}", f"/{_kebab(operation.name)}/{{{param}}}"]
-        path = paths.take("get", [p + t for p in prefixes for t in tails])
-        return _Plan(operation, "get", path, key, param)
-    path = paths.take("post", [p + f"/{_kebab(operation.name)}" for p in prefixes])
-    return _Plan(operation, "post", path)
+    plans = None
+    for prefix in prefixes:
+        plans = _plans_under(port, prefix, vocab, used, force=False)
+        if plans is not None:
+            break
+    if plans is None:
+        plans = _plans_under(port, prefixes[-1], vocab, used, force=True) or []
+    used.update(_shape(plan.method, plan.path) for plan in plans)
+    return plans
 
 
 def _param_lines(out: _Lines, plan: _Plan) -> Any:
@@ -677,7 +711,9 @@ def _key_label(kind: TypeInfo) -> str:
 def _route(out: _Lines, plan: _Plan, vocab: _Vocabulary) -> ScaffoldRoute:
     operation = plan.operation
     out.lines.append("")
-    out.note(2, f"{operation.name} ({operation.style}; SOAPAction {operation.soap_action or 'none'})")
+    out.note(
+        2, f"{operation.name} ({operation.style}; SOAPAction {operation.soap_action or 'none'})"
+    )
     out.add(2, f"- {plan.method}: {_yaml_str(plan.path)}")
     out.add(4, f"name: {_yaml_str(plan.name)}")
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", operation.name).replace("_", " ")
@@ -702,7 +738,9 @@ def _route(out: _Lines, plan: _Plan, vocab: _Vocabulary) -> ScaffoldRoute:
 
 def _request(out: _Lines, plan: _Plan, vocab: _Vocabulary) -> None:
     element = plan.operation.input
-    if element is None or not (element.type.children or element.type.scalar or element.type.attributes):
+    if element is None or not (
+        element.type.children or element.type.scalar or element.type.attributes
+    ):
         out.note(4, f"{plan.operation.name} takes no input")
         return
     out.add(4, "request:")
@@ -710,7 +748,9 @@ def _request(out: _Lines, plan: _Plan, vocab: _Vocabulary) -> None:
     if _args_expressible(element):
         out.add(6, "args:")
         if plan.key is not None:
-            out.add(8, f'{_yaml_key(plan.key.local)}: "{{{{ {key_source} }}}}"', vocab.comment(plan.key))
+            out.add(
+                8, f'{_yaml_key(plan.key.local)}: "{{{{ {key_source} }}}}"', vocab.comment(plan.key)
+            )
         else:
             _emit_args(out, element, "body", vocab, 8, ())
         return
@@ -759,7 +799,7 @@ def _response(out: _Lines, operation: OperationInfo, vocab: _Vocabulary) -> None
         _nested(out, kind.array_item, vocab, 10, ())
     elif kind.open:
         out.add(6, "fields:")
-        out.add(8, "content: {xpath: \".\", type: xml}", "open content, as XML")
+        out.add(8, 'content: {xpath: ".", type: xml}', "open content, as XML")
     elif kind.scalar:
         out.add(6, "fields:")
         out.add(8, 'value: "."', vocab.comment(root))
@@ -820,7 +860,9 @@ def _header(out: _Lines, options: ScaffoldOptions, service: ServiceInfo, port: P
     out.note(0, "a route. Reference: README.md (mapping file) and docs/scaffold.md.")
     out.add(0, "version: 1")
     out.add(0, "defaults:")
-    out.add(2, f"naming: {vocab.naming}", "JSON names of fields derived from the XSD: camel or keep")
+    out.add(
+        2, f"naming: {vocab.naming}", "JSON names of fields derived from the XSD: camel or keep"
+    )
     out.add(0, "service:")
     out.add(2, f"wsdl: {_yaml_str(options.wsdl)}")
     out.add(2, f"service: {_yaml_str(service.name)}")
@@ -831,7 +873,9 @@ def _header(out: _Lines, options: ScaffoldOptions, service: ServiceInfo, port: P
         variable = _env_name(service.name, port.name) if many else _env_name(service.name)
         usable = re.match(r"^https?://\S+$", port.address or "")
         default = port.address if usable else "http://localhost/"
-        comment = "" if usable else f"the WSDL's address {port.address!r} is not a URL: set {variable}"
+        comment = (
+            "" if usable else f"the WSDL's address {port.address!r} is not a URL: set {variable}"
+        )
         out.add(2, f"address: {_yaml_str(f'${{{variable}:-{default}}}')}", comment)
     if vocab.prefixes:
         out.add(2, "namespaces:")
@@ -858,16 +902,15 @@ def scaffold_mappings(info: WsdlInfo, options: ScaffoldOptions) -> tuple[Scaffol
     pairs = _selected(info, options)
     many = len(pairs) > 1
     stem = PurePath(options.wsdl).stem or "mapping"
-    paths = _Paths()
+    used: set[tuple[str, str]] = set()
     files = []
     for service, port in pairs:
         vocab = _Vocabulary(options.naming, list(_roots(port)))
         out = _Lines()
         _header(out, options, service, port, vocab, many)
         routes = []
-        for operation in port.operations.values():
-            plan = _plan(operation, service, port, vocab, paths)
-            plan.name = _kebab(operation.name) + (f"-{_kebab(port.name)}" if many else "")
+        for plan in _plan_port(service, port, vocab, used):
+            plan.name = _kebab(plan.operation.name) + (f"-{_kebab(port.name)}" if many else "")
             routes.append(_route(out, plan, vocab))
         if not routes:
             out.lines[out.lines.index("routes:")] = "routes: []  # the port has no operations"

@@ -49,31 +49,42 @@ def _detail(element: etree._Element | None) -> object:
     return data
 
 
+def _code_layout(
+    fault: etree._Element, namespace: str, version: str, *, http_status: int | None, upstream: str
+) -> Fault:
+    """A fault laid out as SOAP 1.2 defines it: Code/Value, Subcode, Reason/Text, Detail."""
+    ns = f"{{{namespace}}}"
+    code, code_ns = _qname_value(fault.find(f"{ns}Code/{ns}Value"))
+    subcodes: list[str] = []
+    sub = fault.find(f"{ns}Code/{ns}Subcode")
+    while sub is not None:
+        local, _ = _qname_value(sub.find(f"{ns}Value"))
+        subcodes.append(local)
+        sub = sub.find(f"{ns}Subcode")
+    return Fault(
+        code=code or ("Receiver" if version == "1.2" else "Server"),
+        code_namespace=code_ns,
+        string=_text(fault.find(f"{ns}Reason/{ns}Text")) or "",
+        soap_version=version,
+        subcodes=tuple(subcodes),
+        actor=_text(fault.find(f"{ns}Role")) or _text(fault.find(f"{ns}Node")),
+        detail=_detail(fault.find(f"{ns}Detail")),
+        http_status=http_status,
+        upstream=upstream,
+    )
+
+
 def parse_fault(
     fault: etree._Element, version: str, *, http_status: int | None = None, upstream: str = ""
 ) -> Fault:
     """Build a :class:`Fault` from a ``Fault`` element of the given SOAP version."""
+    own_ns = etree.QName(fault).namespace or ""
     if version == "1.2":
-        ns = f"{{{_SOAP12}}}"
-        code, code_ns = _qname_value(fault.find(f"{ns}Code/{ns}Value"))
-        subcodes: list[str] = []
-        sub = fault.find(f"{ns}Code/{ns}Subcode")
-        while sub is not None:
-            local, _ = _qname_value(sub.find(f"{ns}Value"))
-            subcodes.append(local)
-            sub = sub.find(f"{ns}Subcode")
-        reason = fault.find(f"{ns}Reason/{ns}Text")
-        return Fault(
-            code=code or "Receiver",
-            code_namespace=code_ns,
-            string=_text(reason) or "",
-            soap_version="1.2",
-            subcodes=tuple(subcodes),
-            actor=_text(fault.find(f"{ns}Role")) or _text(fault.find(f"{ns}Node")),
-            detail=_detail(fault.find(f"{ns}Detail")),
-            http_status=http_status,
-            upstream=upstream,
-        )
+        return _code_layout(fault, _SOAP12, "1.2", http_status=http_status, upstream=upstream)
+    if fault.find("faultcode") is None and fault.find(f"{{{own_ns}}}Code") is not None:
+        # Some engines (node-soap's WS-Security rejection) put a SOAP 1.2-style fault in a
+        # SOAP 1.1 envelope: read it by the 1.2 layout, in the envelope's namespace.
+        return _code_layout(fault, own_ns, "1.1", http_status=http_status, upstream=upstream)
     code, code_ns = _qname_value(fault.find("faultcode"))
     # Dotted 1.1 codes (Client.Authentication) keep their first part as the code.
     head, _, rest = code.partition(".")

@@ -132,6 +132,7 @@ MODES = (
     "xxe-utf16",
     "billion-laughs",
     "deep",
+    "very-deep",
     "wide",
     "many-attributes",
     "many-namespaces",
@@ -207,8 +208,8 @@ class FaultyBackend:
         secret_envelope = envelope(f"<Secret>{SECRET}</Secret>")
         answers: dict[str, tuple[int, bytes, str]] = {
             "ok": (200, ok, xml),
-            "fault-client": (500, fault11("Client", SECRET), xml),
-            "fault-server": (500, fault11("Server", SECRET), xml),
+            "fault-client": (500, fault11("Client", "Order rejected"), xml),
+            "fault-server": (500, fault11("Server", "Database offline"), xml),
             "xxe-external": (200, _xxe(self.canary_url, "xxe-external"), xml),
             "xxe-parameter": (200, _xxe(self.canary_url, "xxe-parameter"), xml),
             "xxe-dtd": (200, _xxe(self.canary_url, "xxe-dtd"), xml),
@@ -222,7 +223,8 @@ class FaultyBackend:
                 xml,
             ),
             "billion-laughs": (200, _xxe(self.canary_url, "billion-laughs"), xml),
-            "deep": (200, envelope(_nested(300)), xml),
+            "deep": (200, envelope(_nested(200)), xml),
+            "very-deep": (200, envelope(_nested(300)), xml),
             "wide": (200, envelope("<w>" + "<i/>" * 150_000 + "</w>"), xml),
             "many-attributes": (
                 200,
@@ -263,9 +265,13 @@ class FaultyBackend:
         return web.Response(body=ok, content_type="text/xml")
 
     async def _wait_for_hangup(self, request: web.Request, mode: str) -> None:
-        while request.transport is not None and not request.transport.is_closing():
-            await asyncio.sleep(0.01)
-        self.hung_up.append(mode)
+        # A hang-up either cancels this handler (handler cancellation on) or closes the
+        # transport (polled: aiohttp has no disconnect event otherwise).
+        try:
+            while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        finally:
+            self.hung_up.append(mode)
 
     async def _hang(self, request: web.Request, ok: bytes, arg: str | None) -> web.Response:
         await self._wait_for_hangup(request, "hang")
@@ -280,8 +286,9 @@ class FaultyBackend:
             for index in range(len(ok)):
                 await response.write(ok[index : index + 1])
                 await asyncio.sleep(float(arg or "0.05"))
-        except (ConnectionError, RuntimeError):
-            pass
+        except (ConnectionError, RuntimeError, asyncio.CancelledError):
+            self.hung_up.append("trickle")
+            raise
         await self._wait_for_hangup(request, "trickle")
         return response
 
@@ -300,8 +307,9 @@ class FaultyBackend:
         try:
             for _ in range(1024):  # up to 64 MiB
                 await response.write(chunk)
-        except (ConnectionError, RuntimeError):
+        except (ConnectionError, RuntimeError, asyncio.CancelledError):
             self.hung_up.append("oversize")
+            raise
         return response
 
     async def _oversize(

@@ -48,6 +48,8 @@ START_ATTEMPTS = 3
 """Ports tried: a free port found by binding may be taken before PHP binds it."""
 
 _apt_updated = False
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Loopback requests never go through an HTTP proxy from the environment."""
 
 
 def _php_ready() -> str | None:
@@ -149,7 +151,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], base_url: str) -> bool:
         if proc.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+            with _DIRECT.open(f"{base_url}/health", timeout=2) as response:
                 if response.status == 200:
                     return True
         except (OSError, urllib.error.URLError):

@@ -72,7 +72,9 @@ async def record_bundled(directory: Path, environ: dict[str, str] | None = None)
         env = {**(environ or {}), "ORDERS_SOAP_URL": str(backend.make_url("/orders"))}
         if env.get("ORDERS_PORT") == "OrderPortSoap12":
             env["ORDERS_SOAP_URL"] = str(backend.make_url("/orders12"))
-        mappings = load_mappings([MAPPINGS_DIR], describe=registry.describe, wsdl_dir=WSDL_DIR, environ=env)
+        mappings = load_mappings(
+            [MAPPINGS_DIR], describe=registry.describe, wsdl_dir=WSDL_DIR, environ=env
+        )
         recorder = FixtureRecorder(directory)
         app = create_app(mappings, registry=registry, observers=[recorder])
         client = TestClient(TestServer(app))

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mediator.errors import MappingError
 from mediator.gateway.exchange import Exchange
 from tests.backends.node_soap import (
     NODE_DIR,
@@ -309,6 +310,22 @@ async def test_undeclared_xsi_prefix_is_refused(gateway: GatewayFactory, node_in
     assert await _json(unaffected) == PRODUCT_3
 
 
+async def test_absent_null_unquoted(
+    gateway: GatewayFactory, node_interop: str, tmp_path: Path
+) -> None:
+    """``absent: null`` written as the README shows (unquoted) is accepted."""
+    mapping = (INTEROP / "node_catalog.yaml").read_text(encoding="utf-8")
+    mapping = mapping.replace('absent: "null"', "absent: null").replace(
+        "wsdl: ../backends/", f"wsdl: {INTEROP.parent}/backends/"
+    )
+    assert "absent: null}" in mapping
+    path = tmp_path / "catalog.yaml"
+    path.write_text(mapping, encoding="utf-8")
+    client = await gateway(paths=[path], environ={"CATALOG_URL": f"{node_interop}/catalog"})
+    response = await client.get("/products/2")
+    assert await _json(response) == PRODUCT_2
+
+
 # -------------------------------------------------------------------------- faults
 
 
@@ -427,15 +444,6 @@ async def test_ws_security_wrong_password_maps_by_http_status(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "node-soap answers an authentication failure on a SOAP 1.1 port with a SOAP 1.2-layout"
-        " Fault (Code/Value, Subcode, Reason/Text) inside a 1.1 envelope; "
-        "mediator.translate.fault.parse_fault reads only faultcode/faultstring for 1.1, so the"
-        " client sees code 'Server' and an empty reason"
-    ),
-)
 async def test_ws_security_rejection_fault_is_read(
     gateway: GatewayFactory, node_interop: str
 ) -> None:
@@ -525,14 +533,6 @@ async def test_rpc_literal_by_local_name(
     assert await _json(response) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "node-soap qualifies rpc/literal response parts with the target namespace"
-        " (<tns:price>), where the WSDL and WS-I BP R2735 say unqualified; the gateway's"
-        " XSD-derived XPaths (unqualified part names) match nothing and it answers {} with 200"
-    ),
-)
 async def test_rpc_literal_derived_from_parts(gateway: GatewayFactory, node_interop: str) -> None:
     """Without a response block, an rpc/literal response is derived from the message parts."""
     client = await gateway(

@@ -202,14 +202,6 @@ async def test_soap11_fault_maps_to_404(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "mediator.mapping.response_plan derives a field whose type restricts soapenc:Array"
-        " (TypeInfo.array_item, set by mediator.upstream.wsdl) as kind 'xml': the client gets"
-        " the array as an XML string instead of a JSON array of items typed by wsdl:arrayType"
-    ),
-)
 @pytest.mark.parametrize(
     ("path", "expected"),
     [

@@ -69,27 +69,35 @@ def test_defaults_can_be_switched_off_and_rules_added(tmp_path: Path) -> None:
 def test_every_issue_is_reported_with_its_position(tmp_path: Path) -> None:
     """Unknown keys, bad versions, undeclared prefixes and non-pointers are all listed, at file:line:col."""
     (tmp_path / "contract.yaml").write_text(
-        "version: 2\n"
-        "redact:\n"
-        "  xml: ['//x:Secret']\n"
-        "  jsn: []\n"
-        "mask:\n"
-        "  json: ['createdAt']\n"
+        "version: 2\nredact:\n  xml: ['//x:Secret']\n  jsn: []\nmask:\n  json: ['createdAt']\n"
     )
     with pytest.raises(MappingError) as caught:
         load_config(tmp_path)
     lines = [str(issue) for issue in caught.value.issues]
     file = tmp_path / "contract.yaml"
-    assert f"{file}:4:3: redact.jsn: unknown key; expected one of defaults, headers, json, xml" in lines
+    assert (
+        f"{file}:4:3: redact.jsn: unknown key; expected one of defaults, headers, json, xml"
+        in lines
+    )
     assert f"{file}:1:10: version: expected version 1, got 2" in lines
-    assert any(line.startswith(f"{file}:3:8: redact.xml[0]: invalid XPath '//x:Secret'") for line in lines)
-    assert any(line.startswith(f"{file}:6:10: mask.json[0]: invalid JSON Pointer 'createdAt'") for line in lines)
+    assert any(
+        line.startswith(
+            f"{file}:3:9: redact.xml[0]: invalid XPath '//x:Secret': Undefined namespace prefix (declared prefixes: ds, saml1,"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"{file}:6:10: mask.json[0]: invalid JSON Pointer 'createdAt'")
+        for line in lines
+    )
 
 
 def test_json_pointers_replace_members_items_and_wildcards() -> None:
     """A pointer replaces one value; `*` every member or item; a missing target changes nothing."""
     value = {"a": {"b": 1}, "lines": [{"sku": "x", "p": Decimal("1.5")}, {"sku": "y"}], "k~/": 2}
-    rules = compile_rules(json=["/a/b", "/lines/*/sku", "/lines/0/p", "/missing/x", "/k~0~1"], namespaces={})
+    rules = compile_rules(
+        json=["/a/b", "/lines/*/sku", "/lines/0/p", "/missing/x", "/k~0~1"], namespaces={}
+    )
     out = apply_json_rules(value, rules.json, "R")
     assert out == {"a": {"b": "R"}, "lines": [{"sku": "R", "p": "R"}, {"sku": "R"}], "k~/": "R"}
     assert value["a"] == {"b": 1}  # the input is not modified
