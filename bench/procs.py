@@ -17,7 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuPlan", "Service", "cpu_plan", "free_port", "pin_preexec", "wait_for_answer"]
+__all__ = [
+    "CpuPlan",
+    "Service",
+    "cpu_busy_seconds",
+    "cpu_plan",
+    "free_port",
+    "pin_preexec",
+    "wait_for_answer",
+]
 
 
 def free_port() -> int:
@@ -96,6 +104,17 @@ def wait_for_answer(
         if time.perf_counter() > deadline:
             raise TimeoutError(f"nothing answered on port {port} within {timeout:g}s")
         time.sleep(0.01)
+
+
+def cpu_busy_seconds(cpu: int) -> float:
+    """Seconds CPU ``cpu`` has been busy since boot (user, nice, system, irq, softirq, steal)."""
+    clock = os.sysconf("SC_CLK_TCK")
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            values = [int(v) for v in line.split()[1:9]]
+            user, nice, system, _idle, _iowait, irq, softirq, steal = values
+            return (user + nice + system + irq + softirq + steal) / clock
+    raise OSError(f"no cpu{cpu} in /proc/stat")
 
 
 def _children(pid: int) -> list[int]:

@@ -36,6 +36,7 @@ def aggregate_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "median_p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
         "median_p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
         "errors": sum(r["errors"] for r in runs),
+        "max_foreign_share": max((r.get("foreign_share", 0.0) for r in runs), default=0.0),
         "requests": sum(r["requests"] for r in runs),
     }
 
@@ -159,8 +160,9 @@ def _scenario_lines(results: dict[str, Any]) -> list[str]:
         "p99 ms",
         "errors",
         "resp B",
+        "other",
     )
-    widths = (-9, -12, 15, 22, 8, 8, 7, 7)
+    widths = (-9, -12, 15, 22, 8, 8, 7, 7, 6)
 
     def row(cells: Sequence[object]) -> str:
         return " ".join(
@@ -181,6 +183,7 @@ def _scenario_lines(results: dict[str, Any]) -> list[str]:
                 _fmt(data.get("median_p99_ms"), ".2f"),
                 data.get("errors", 0),
                 data.get("response_bytes", 0),
+                f"{data.get('max_foreign_share', 0.0):.0%}",
             )
             out.append(row(cells))
         ratios = scenario.get("ratios", {})
@@ -250,6 +253,10 @@ def format_report(results: dict[str, Any]) -> str:
         out.append("Backend alone (sharing its CPU with wrk): " + ", ".join(parts))
     out.append("")
     out.extend(_scenario_lines(results))
+    out.append(
+        "other: the largest share of the contender's CPU that other processes (and the kernel's"
+        " network work) took during one of its runs; above ~10 % the run was disturbed."
+    )
     out.append("")
     out.extend(_extra_lines(results))
     out.append("")

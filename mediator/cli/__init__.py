@@ -12,11 +12,21 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from mediator import __version__
-from mediator.cli import check, drift, openapi, replay, serve, trycmd, verify
+from mediator.cli import check, drift, openapi, replay, scaffold, schema, serve, trycmd, verify
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: tuple[ModuleType, ...] = (serve, check, trycmd, openapi, verify, replay, drift)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    check,
+    scaffold,
+    trycmd,
+    openapi,
+    schema,
+    verify,
+    replay,
+    drift,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,11 +9,10 @@ import tempfile
 from pathlib import Path
 
 from mediator.cli.common import print_issues
-from mediator.cli.verify import add_mapping_options
+from mediator.cli.verify import add_mapping_options, load_mappings_from
 from mediator.contract.drift import compare_wsdl, find_impacts, format_report
 from mediator.contract.fetch import fetch_wsdl
 from mediator.errors import MappingError, UpstreamError
-from mediator.mapping.loader import load_mappings
 from mediator.mapping.model import MappingSet
 from mediator.mapping.values import parse_duration, parse_size
 from mediator.upstream.wsdl import WsdlRegistry
@@ -70,11 +69,8 @@ def run(args: argparse.Namespace) -> int:
     Exit status: 0 when nothing drifted, 1 when a WSDL differs, 2 when the mappings cannot
     be loaded or a live WSDL cannot be fetched or read.
     """
-    registry = WsdlRegistry()
     try:
-        mappings = load_mappings(
-            args.mappings or [Path("mappings")], describe=registry.describe, wsdl_dir=args.wsdl_dir
-        )
+        mappings, registry = load_mappings_from(args)
         timeout = parse_duration(args.timeout)
         max_bytes = parse_size(args.max_size)
     except MappingError as exc:

@@ -23,8 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o",
         "--output",
         type=Path,
-        help="the mapping file to write, or a directory (one file per SOAP port); "
-        "default: stdout",
+        help="the mapping file to write, or a directory (one file per SOAP port); default: stdout",
     )
     parser.add_argument(
         "--naming",

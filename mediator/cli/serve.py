@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import os
 import signal
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from mediator.cli.common import add_mapping_arguments, load, print_issues
 from mediator.contract.record import FixtureRecorder
-from mediator.errors import MappingError
+from mediator.errors import MappingError, MappingIssue
 from mediator.gateway.app import create_app
+from mediator.gateway.auth import server_ssl_context
 from mediator.gateway.exchange import Observer
+from mediator.gateway.metrics import mark_process_dead, prepare_multiprocess
 from mediator.gateway.settings import GatewaySettings
+from mediator.gateway.tracing import configure_tracer_provider, otel_available
+from mediator.jobs.settings import add_job_arguments, job_settings_from
 from mediator.log import configure_logging, get_logger
+from mediator.mapping.model import MappingSet
+from mediator.mapping.security import (
+    MtlsConfig,
+    SecurityConfig,
+    load_security_config,
+    security_issues,
+)
 from mediator.mapping.values import parse_duration, parse_size
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -60,6 +74,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="write every upstream exchange as a contract fixture under DIR (redacted)",
+    )
+    add_job_arguments(parser)
+    _add_security_arguments(parser)
+    observability = parser.add_argument_group("observability (docs/operations.md)")
+    observability.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve Prometheus metrics at /metrics (default: on)",
+    )
+    observability.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace requests with OpenTelemetry (needs the 'otel' extra; OTEL_* variables)",
+    )
+    observability.add_argument(
+        "--explain",
+        type=int,
+        metavar="N",
+        help="keep explain traces of the last N translations at /_mediator/traces "
+        "(unauthenticated: development only)",
+    )
+    observability.add_argument(
+        "--dev",
+        action="store_true",
+        help="development mode: explain traces of the last 100 translations unless --explain",
+    )
+    observability.add_argument(
+        "--readyz-upstreams",
+        action="store_true",
+        help="/readyz answers 503 while an upstream's circuit breaker is open",
     )
 
 
@@ -104,12 +149,24 @@ def supervise(workers: int, serve_one: Callable[[bool], None]) -> int:
                 forward(signal.SIGTERM, None)
                 break
             log.warning("gateway.worker_restarted", exitcode=process.exitcode)
+            if process.pid is not None:
+                mark_process_dead(process.pid)  # its live gauges (in-flight) stop counting
             processes[index] = start()
     for process in processes:
         process.join(timeout=15)
         if process.is_alive():
             process.kill()
     return 0
+
+
+DEV_EXPLAIN = 100
+"""Explain traces kept in development mode (``--dev``) unless ``--explain`` says otherwise."""
+
+
+def _explain_capacity(args: argparse.Namespace) -> int:
+    if args.explain is not None:
+        return max(int(args.explain), 0)
+    return DEV_EXPLAIN if args.dev else 0
 
 
 def settings_from(args: argparse.Namespace) -> GatewaySettings:
@@ -122,6 +179,12 @@ def settings_from(args: argparse.Namespace) -> GatewaySettings:
         max_body_bytes=parse_size(args.max_body),
         body_timeout=parse_duration(args.body_timeout),
         watch=args.watch,
+        keepalive_timeout=parse_duration(args.keepalive_timeout),
+        metrics=args.metrics,
+        otel=args.otel,
+        explain=_explain_capacity(args),
+        readyz_upstreams=args.readyz_upstreams,
+        jobs=job_settings_from(args),
     )
 
 
@@ -136,7 +199,22 @@ def run(args: argparse.Namespace) -> int:
         print_issues(exc)
         log.error("gateway.start_failed", issues=len(exc.issues))
         return 1
-    settings = settings_from(args)
+    try:  # the security file, TLS files, and unsafe settings (docs/security.md)
+        security, server_ssl = _security(args, mappings)
+    except MappingError as exc:
+        print_issues(exc)
+        log.error("gateway.start_failed", issues=len(exc.issues))
+        return 1
+    try:
+        settings = dataclasses.replace(settings_from(args), security=security)
+    except ValueError as exc:  # inconsistent job options (a Redis store without a URL…)
+        log.error("gateway.start_failed", reason=str(exc))
+        return 1
+    if settings.otel and not otel_available():
+        log.error("gateway.start_failed", reason="--otel needs: pip install 'mediator[otel]'")
+        return 1
+    if settings.explain and args.workers > 1:
+        log.warning("gateway.explain_per_worker", hint="each worker keeps its own traces")
     try:
         observers: list[Observer] = [FixtureRecorder(args.record)] if args.record else []
     except MappingError as exc:
@@ -144,11 +222,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     def serve_one(reuse_port: bool) -> None:
+        provider = configure_tracer_provider() if settings.otel else None
         app = create_app(
             mappings,
             registry=registry,
             settings=settings,
-            reloader=lambda: load(args),
+            reloader=lambda: _refuse_unsafe(args, security, load(args)),
             observers=observers,
         )
         log.info("gateway.started", host=settings.host, port=settings.port, pid=os.getpid())
@@ -161,9 +240,109 @@ def run(args: argparse.Namespace) -> int:
             keepalive_timeout=settings.keepalive_timeout,
             handler_cancellation=True,
             reuse_port=reuse_port,
+            ssl_context=server_ssl,
         )
+        if provider is not None:
+            provider.shutdown()  # flush the spans still queued
+        mark_process_dead(os.getpid())
 
+    if settings.metrics:
+        prepare_multiprocess(args.workers)
     if args.workers <= 1:
         serve_one(reuse_port=False)
         return 0
     return supervise(args.workers, serve_one)
+
+
+def _add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """Authentication, TLS and the explicit flags that accept unsafe settings."""
+    group = parser.add_argument_group("security (docs/security.md)")
+    group.add_argument(
+        "--security", type=Path, metavar="FILE", help="API keys, JWT, mTLS identities, limits"
+    )
+    group.add_argument(
+        "--keepalive-timeout",
+        default="15s",
+        help="idle time a connection is kept, and time a request head must arrive in "
+        "(default: 15s)",
+    )
+    group.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS: certificate")
+    group.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
+    group.add_argument(
+        "--tls-client-ca", type=Path, metavar="FILE", help="verify client certificates (mTLS)"
+    )
+    group.add_argument(
+        "--tls-client-cert",
+        choices=["required", "optional"],
+        default="required",
+        help="with --tls-client-ca: refuse connections without a certificate (default), or "
+        "leave it to each route's auth",
+    )
+    group.add_argument(
+        "--allow-insecure-upstream-tls",
+        action="store_true",
+        help="accept service.tls.verify: false (certificates not checked)",
+    )
+    group.add_argument(
+        "--allow-cleartext-credentials",
+        action="store_true",
+        help="accept Basic or WS-Security PasswordText credentials over http://",
+    )
+
+
+def _refuse_unsafe(
+    args: argparse.Namespace, security: SecurityConfig | None, loaded: tuple[MappingSet, Any]
+) -> tuple[MappingSet, Any]:
+    """``loaded`` unless it is unsafe with this security file (start-up and reload).
+
+    Raises:
+        MappingError: listing every unsafe setting.
+    """
+    issues = security_issues(
+        loaded[0].routes,
+        security,
+        allow_insecure_tls=args.allow_insecure_upstream_tls,
+        allow_cleartext_credentials=args.allow_cleartext_credentials,
+    )
+    if issues:
+        raise MappingError(issues)
+    return loaded
+
+
+def _security(
+    args: argparse.Namespace, mappings: MappingSet
+) -> tuple[SecurityConfig | None, ssl.SSLContext | None]:
+    """The security file and the server's TLS context, refusing unsafe combinations.
+
+    Raises:
+        MappingError: an invalid security file, unusable TLS files, or unsafe settings.
+    """
+    security = load_security_config(args.security, os.environ) if args.security else None
+    where = str(args.security or "command line")
+    if args.tls_client_ca is not None:
+        security = security or SecurityConfig(file=where)
+        if security.mtls is None:
+            security = dataclasses.replace(security, mtls=MtlsConfig())
+    elif security is not None and security.mtls is not None:
+        raise MappingError(
+            [MappingIssue(where, 1, 1, "mtls", "client certificates need --tls-client-ca")]
+        )
+    server_ssl = None
+    if args.tls_cert is not None:
+        try:
+            server_ssl = server_ssl_context(
+                args.tls_cert,
+                args.tls_key,
+                client_ca=args.tls_client_ca,
+                require_client_cert=args.tls_client_cert == "required",
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise MappingError(
+                [MappingIssue(str(args.tls_cert), 1, 1, "--tls-cert", f"unusable: {exc}")]
+            ) from None
+    elif args.tls_client_ca is not None or args.tls_key is not None:
+        raise MappingError(
+            [MappingIssue(where, 1, 1, "--tls-cert", "--tls-key/--tls-client-ca need --tls-cert")]
+        )
+    _refuse_unsafe(args, security, (mappings, None))
+    return security, server_ssl

@@ -12,9 +12,11 @@ from lxml import etree
 
 from mediator.cli.common import load, print_issues
 from mediator.errors import ClientError, Fault, MappingError, MediatorError
+from mediator.gateway.composer import StepFailedError, StepRunner, StepTrace
 from mediator.gateway.faults import fault_status
 from mediator.gateway.router import path_pattern
 from mediator.mapping.model import MappingSet, Route
+from mediator.translate.compose import compose_response
 from mediator.translate.context import build_context
 from mediator.translate.envelope import read_envelope
 from mediator.translate.jsonio import dumps, loads_strict
@@ -147,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         text = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
         body = loads_strict(text)
     headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in args.header)}
+    if route.steps:
+        return _try_steps(route, registry, params, query, body, headers, args)
     try:
         context = build_context(route, path=params, query=query, body=body, headers=headers)
         rendered = render_request(route, context)
@@ -195,3 +199,128 @@ async def _call_and_translate(
     print(f"== SOAP response: HTTP {wire.response_status}", file=sys.stderr)
     print(_pretty_xml(wire.response_body or b"<empty/>"), file=sys.stderr)
     return _translate_response(route, wire.response_body or b"", wire.response_status, explain)
+
+
+# -- composed routes -------------------------------------------------------------------------
+
+
+def _try_steps(
+    route: Route,
+    registry: WsdlRegistry,
+    params: dict[str, str],
+    query: dict[str, str],
+    body: Any,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+) -> int:
+    """A composed route: without --call, the envelope of every step that needs no other;
+    with --call, every step run for real, with its envelopes, answers and timing."""
+    if args.response:
+        print("error: a route with steps calls several operations; use --call", file=sys.stderr)
+        return 1
+    try:
+        context = build_context(route, path=params, query=query, body=body, headers=headers)
+    except MediatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.call:
+        return asyncio.run(_run_steps(route, registry, context, args.explain))
+    client = _offline_client(registry)
+    for step in route.steps:
+        call = step.call
+        print(
+            f"== step {step.name}: {call.operation.name} of {call.upstream.service}, "
+            f"SOAP {call.upstream.soap_version} POST {call.upstream.address}",
+            file=sys.stderr,
+        )
+        if step.needs or step.for_each is not None:
+            after = f" after {', '.join(step.needs)}" if step.needs else ""
+            each = f", once per item of {step.for_each_source}" if step.for_each else ""
+            print(f"   runs{after}{each}: rendered at run time (use --call)", file=sys.stderr)
+            continue
+        try:
+            envelope = client.build(call, render_request(call, {**context, "steps": {}}))
+        except MediatorError as exc:
+            print(f"error: step {step.name!r}: {exc}", file=sys.stderr)
+            return 1
+        print(_pretty_xml(envelope))
+    return 0
+
+
+async def _run_steps(
+    route: Route, registry: WsdlRegistry, context: dict[str, Any], explain: bool
+) -> int:
+    session = create_session()
+    try:
+        runner = StepRunner(route, context, SoapClient(registry, HttpTransport(session)))
+        try:
+            results = await runner.run()
+        except StepFailedError as exc:
+            _print_steps(runner.traces.values(), explain)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        await session.close()
+    _print_steps(runner.traces.values(), explain)
+    errors = [
+        {"step": f.step.name, "error": f"{type(f.error).__name__}: {f.error}"}
+        if f.error is not None
+        else {"step": f.step.name, "detail": f"not run: it needs step {f.needs!r}, which failed"}
+        for f in runner.failures
+    ]
+    try:
+        data = compose_response(route, context, results, errors)
+    except MediatorError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"== JSON response ({route.response.status})", file=sys.stderr)
+    sys.stdout.buffer.write(dumps(data, indent=True) + b"\n")
+    return 0
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _print_steps(traces: Any, explain: bool) -> None:
+    """Each step: its status and timing (ms since the route started), then each call's
+    envelope, answer and (with explain) what each XPath matched."""
+    traces = list(traces)
+    print("== steps (ms since the route started)", file=sys.stderr)
+    for trace in traces:
+        step = trace.step
+        calls = f" x{len(trace.calls)}" if step.for_each is not None else ""
+        print(
+            f"  {step.name:<16} {step.call.operation.name + calls:<24} {trace.status:<10}"
+            f" {_ms(trace.started):>8} -> {_ms(trace.finished):<8}"
+            + (f" {trace.error}" if trace.error else ""),
+            file=sys.stderr,
+        )
+    for trace in traces:
+        _print_step_calls(trace, explain)
+
+
+def _print_step_calls(trace: StepTrace, explain: bool) -> None:
+    step = trace.step
+    for call in trace.calls:
+        wire = call.wire
+        item = f" item {call.item}" if call.item is not None else ""
+        print(
+            f"== step {step.name}{item}: {step.call.operation.name} POST {wire.url}"
+            f" ({_ms(call.started)} -> {_ms(call.finished)} ms, HTTP {wire.response_status})",
+            file=sys.stderr,
+        )
+        if wire.request_body:
+            print(_pretty_xml(wire.request_body), file=sys.stderr)
+        if wire.response_body:
+            print("-- response", file=sys.stderr)
+            print(_pretty_xml(wire.response_body), file=sys.stderr)
+        if call.error:
+            print(f"-- error: {call.error}", file=sys.stderr)
+        if explain and wire.response_body and call.error is None:
+            explained: Trace = []
+            envelope = read_envelope(
+                wire.response_body, expected_version=step.call.upstream.soap_version
+            )
+            extract_response(step.call.response, envelope.body, explained)
+            _print_explain(explained)

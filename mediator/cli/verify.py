@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from mediator.cli.common import print_issues
+from mediator.cli.common import load, print_issues
 from mediator.contract.junit import write_junit
 from mediator.contract.rules import load_config
 from mediator.contract.verify import Verifier, summarize
 from mediator.errors import MappingError
-from mediator.mapping.loader import load_mappings
+from mediator.mapping.model import MappingSet
 from mediator.upstream.wsdl import WsdlRegistry
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -22,7 +22,7 @@ HELP = "check recorded fixtures against the mappings offline; exit 1 on any diff
 
 
 def add_mapping_options(parser: argparse.ArgumentParser) -> None:
-    """``--mappings PATH`` (repeatable) and ``--wsdl-dir``."""
+    """``--mappings PATH`` (repeatable), ``--wsdl-dir`` and ``--zero-config``."""
     parser.add_argument(
         "--mappings",
         type=Path,
@@ -35,6 +35,26 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("wsdl"),
         help="where service.wsdl paths are looked up (default: wsdl/)",
+    )
+    parser.add_argument(
+        "--zero-config",
+        action="store_true",
+        help="also load the generic routes of every WSDL in --wsdl-dir (as serve does)",
+    )
+
+
+def load_mappings_from(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
+    """Load the mappings named by :func:`add_mapping_options` as ``mediator serve`` does.
+
+    Raises:
+        MappingError: listing every issue.
+    """
+    return load(
+        argparse.Namespace(
+            paths=args.mappings or [Path("mappings")],
+            wsdl_dir=args.wsdl_dir,
+            zero_config=args.zero_config,
+        )
     )
 
 
@@ -68,12 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         print(f"mediator verify: {directory} is not a directory", file=sys.stderr)
         return 2
-    registry = WsdlRegistry()
     try:
         config = load_config(directory)
-        mappings = load_mappings(
-            args.mappings or [Path("mappings")], describe=registry.describe, wsdl_dir=args.wsdl_dir
-        )
+        mappings, registry = load_mappings_from(args)
     except MappingError as exc:
         print_issues(exc)
         return 2

@@ -172,6 +172,15 @@ class Verifier:
             return result
         route, params = found
         result.route = route
+        if route.steps:
+            result.differences.append(
+                Difference(
+                    "route",
+                    f"route {route.name} now composes several operations; a fixture records"
+                    " one SOAP exchange and can only verify a single-operation route",
+                )
+            )
+            return result
         try:
             masks = self.config.masks_for(route.name, fixture.masks(self.config))
         except FixtureError as exc:

@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from mediator.gateway.auth import FrontDoor
 from mediator.gateway.exchange import OBSERVERS_KEY, Observer
+from mediator.gateway.jobs_api import JOBS_KEY, JobsApi
+from mediator.gateway.limits import LIMITS_KEY
 from mediator.gateway.middlewares import problem_middleware, request_context_middleware
+from mediator.gateway.observe import setup_observability
 from mediator.gateway.openapi import build_openapi
 from mediator.gateway.reload import Reloader, reload_context
 from mediator.gateway.router import RoutingTable
 from mediator.gateway.settings import GatewaySettings
+from mediator.gateway.state import request_state
 from mediator.log import get_logger
 from mediator.mapping.model import MappingSet
 from mediator.translate.jsonio import dumps
 from mediator.types import Transport
 from mediator.upstream.client import SoapClient
+from mediator.upstream.credentials import TlsContexts
 from mediator.upstream.policies import UpstreamPolicies
 from mediator.upstream.transport import HttpTransport, create_session
 from mediator.upstream.wsdl import WsdlRegistry
@@ -42,6 +49,10 @@ class GatewayRuntime:
         self.reload_lock = asyncio.Lock()
         self.reloader: Reloader | None = None
         self._openapi: tuple[int, bytes] | None = None
+        self.tls = TlsContexts()
+        """Each upstream's SSL context (``service.tls``), swapped on reload."""
+        self.front_door = FrontDoor(settings.security, max_body=settings.max_body_bytes)
+        """Limits, authentication and rate limits, checked before a route's handler."""
         self.policies = UpstreamPolicies()
         """Breaker, bulkhead and retry state per upstream, kept across reloads; its
         ``snapshot()`` is what health and metrics endpoints read."""
@@ -51,6 +62,7 @@ class GatewayRuntime:
         if self.transport is None:
             raise RuntimeError("the upstream transport is not started")
         self.policies.retain(mappings.upstreams.values())
+        self.tls.update(mappings.upstreams.values())
         table = RoutingTable(
             mappings,
             SoapClient(registry, self.transport, self.policies),
@@ -81,6 +93,10 @@ class GatewayRuntime:
         if table is None:
             raise web.HTTPServiceUnavailable()
         match = table.resolve(request.method, request.path)
+        request_state(request).route = match.handler.route  # refusals count for the route too
+        refused = await self.front_door.admit(request, match.handler.route, match.params)
+        if refused is not None:  # 401/403/429 (docs/security.md)
+            return refused
         return await match.handler.handle(request, match.params)
 
 
@@ -95,6 +111,7 @@ def create_app(
     transport: Transport | None = None,
     observers: list[Observer] | None = None,
     reloader: Reloader | None = None,
+    tracer_provider: Any | None = None,
 ) -> web.Application:
     """Build the gateway application for a loaded mapping set.
 
@@ -106,6 +123,8 @@ def create_app(
         observers: called with every complete :class:`Exchange` (recording, traces).
         reloader: loads a fresh mapping set; when given, the gateway reloads on SIGHUP and,
             if ``settings.watch`` is set, when a mapping or WSDL file changes.
+        tracer_provider: an OpenTelemetry tracer provider; switches tracing on with it
+            (``settings.otel`` traces with the global provider).
     """
     settings = settings or GatewaySettings()
     app = web.Application(
@@ -113,6 +132,9 @@ def create_app(
         client_max_size=settings.max_body_bytes,
     )
     runtime = GatewayRuntime(settings)
+    app[LIMITS_KEY] = runtime.front_door.limits
+    app.cleanup_ctx.append(runtime.front_door.lifecycle)
+    app.on_response_prepare.append(FrontDoor.on_response_prepare)
     app[RUNTIME_KEY] = runtime
     app[OBSERVERS_KEY] = list(observers or ())
     if transport is None:
@@ -123,8 +145,15 @@ def create_app(
     if reloader is not None:
         runtime.reloader = reloader
         app.cleanup_ctx.append(reload_context(runtime, reloader))
+    # Jobs last: they stop first, while the upstream session is still open (docs/jobs.md).
+    jobs = app[JOBS_KEY] = JobsApi(settings.jobs, runtime)
+    app.cleanup_ctx.append(jobs.context)
+    app.router.add_get("/jobs/{job_id}", jobs.get)
+    app.router.add_delete("/jobs/{job_id}", jobs.delete)
     app.router.add_get("/openapi.json", runtime.openapi)
     app.router.add_get("/docs", _docs_page)
+    # /healthz, /readyz, /metrics, /_mediator/traces: before the catch-all.
+    setup_observability(app, runtime, tracer_provider=tracer_provider)
     app.router.add_route("*", "/{path:.*}", runtime.dispatch)
     return app
 
@@ -146,7 +175,7 @@ def _upstream(
         # No pool-wide or per-host connection limit: each upstream's bulkhead bounds its
         # connections, so a hung upstream cannot starve another one on the same host.
         session = create_session(limit=0, limit_per_host=0)
-        runtime.transport = HttpTransport(session)
+        runtime.transport = HttpTransport(session, runtime.tls.for_url)
         runtime.install(mappings, registry)
         try:
             yield

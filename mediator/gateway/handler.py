@@ -9,6 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from mediator.errors import ClientError
+from mediator.gateway.auth import client_context
+from mediator.gateway.jobs_api import JOBS_KEY
+from mediator.gateway.limits import DEFAULT_LIMITS, LIMITS_KEY, check_json
+from mediator.gateway.observe import WATCH_KEY, stage
 from mediator.gateway.state import request_state
 from mediator.mapping.model import Route
 from mediator.translate.context import build_context
@@ -27,7 +31,7 @@ async def read_json_body(request: web.Request, *, timeout: float) -> Any:
 
     Raises:
         ClientError: 415 when the body is not JSON, 408 when it does not arrive in time,
-            400 when it is not valid JSON.
+            400 when it is not valid JSON or exceeds the gateway's JSON limits.
     """
     if request.method not in _BODY_METHODS or not request.body_exists:
         return None
@@ -46,7 +50,10 @@ async def read_json_body(request: web.Request, *, timeout: float) -> Any:
         ) from None
     if not raw.strip():
         return None
-    return loads_strict(raw)
+    limits = request.config_dict.get(LIMITS_KEY, DEFAULT_LIMITS)
+    value = loads_strict(raw, max_depth=limits.max_depth)
+    check_json(value, limits)  # sizes, lengths, XML-incompatible characters (docs/security.md)
+    return value
 
 
 class RouteHandler:
@@ -65,25 +72,42 @@ class RouteHandler:
         client = self._client
         state = request_state(request)
         state.route = route
+        watch = request.get(WATCH_KEY)  # metrics/tracing/explain; None when all are off
         body = await read_json_body(request, timeout=self._body_timeout)
         state.json_request = body
+        if route.mode != "sync":  # asynchronous: 202 and a job (docs/jobs.md)
+            jobs = request.app.get(JOBS_KEY)
+            if jobs is not None and jobs.wants_async(route, request):
+                return await jobs.submit(request, route, client, path_params, body)
         started = time.perf_counter()
-        context = build_context(
-            route, path=path_params, query=request.query, body=body, headers=request.headers
-        )
-        rendered = render_request(route, context)
-        envelope = client.build(route, rendered)
+        with stage(watch, "render", route):
+            context = build_context(
+                route,
+                path=path_params,
+                query=request.query,
+                body=body,
+                headers=request.headers,
+                extra=client_context(request),  # `client`: the authenticated identity
+            )
+            rendered = render_request(route, context)
+            envelope = client.build(route, rendered)
         rendered_at = time.perf_counter()
         state.timings["render"] = rendered_at - started
         try:
             state.wire = WireLog()
-            call = await client.call(route, envelope, request_id=state.request_id, wire=state.wire)
+            if watch is None:
+                call = await client.call(
+                    route, envelope, request_id=state.request_id, wire=state.wire
+                )
+            else:
+                call = await watch.call_upstream(client, route, envelope, state.wire)
         finally:
             state.timings["upstream"] = time.perf_counter() - rendered_at
         state.upstream_status = call.status
         transform_started = time.perf_counter()
-        data = extract_response(route.response, call.envelope.body)
-        payload = dumps(data)
+        with stage(watch, "transform", route):
+            data = extract_response(route.response, call.envelope.body)
+            payload = dumps(data)
         state.timings["transform"] = time.perf_counter() - transform_started
         return web.Response(
             body=payload, status=route.response.status, content_type="application/json"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from mediator.gateway.metrics import upstream_label
 from mediator.log import get_logger
 from mediator.translate.jsonio import dumps
 
@@ -54,7 +55,9 @@ class Health:
             reasons.append("mappings_not_loaded")
         if self.draining:
             reasons.append("draining")
-        circuits = {key: h.breaker.state for key, h in runtime.policies.snapshot().items()}
+        circuits = {
+            upstream_label(key): h.breaker.state for key, h in runtime.policies.snapshot().items()
+        }
         if self.check_upstreams and any(state == "open" for state in circuits.values()):
             reasons.append("circuit_open")
         body: dict[str, Any] = {"status": "not_ready" if reasons else "ready"}

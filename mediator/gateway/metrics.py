@@ -18,7 +18,10 @@ The metrics are listed in ``docs/operations.md``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -34,6 +37,7 @@ from prometheus_client import (
     Histogram,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client import values as _values
 from prometheus_client.exposition import choose_encoder
 
 from mediator.errors import (
@@ -55,8 +59,10 @@ __all__ = [
     "GatewayMetrics",
     "mark_process_dead",
     "multiprocess_dir",
+    "prepare_multiprocess",
     "record_rate_limit_rejection",
     "set_job_queue_depth",
+    "upstream_label",
     "upstream_outcome",
 ]
 
@@ -69,6 +75,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 _FAULT_CODE_MAX = 40
+_USERINFO = re.compile(r"://[^/@]*@")
 REFRESH_INTERVAL = 5.0
 """Seconds between refreshes of the gauges read from upstream state (breaker, queue)."""
 
@@ -79,6 +86,33 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def prepare_multiprocess(workers: int) -> Path | None:
+    """Get multiprocess mode ready before the supervisor forks ``workers`` processes.
+
+    With one worker nothing changes: ``PROMETHEUS_MULTIPROC_DIR``, if set, belongs to an
+    outside supervisor running several ``mediator serve`` processes (it wipes the directory
+    before starting them). With several, this process is the supervisor: the directory's
+    stale ``*.db`` files are removed, and when the variable is unset a private temporary
+    directory is made and set. Call before any metric is created in this process.
+
+    Returns:
+        The directory, or ``None`` in single-process mode.
+    """
+    directory = multiprocess_dir()
+    if workers <= 1:
+        return directory
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="mediator-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    # prometheus-client chooses its value class when imported; choose again now that the
+    # variable is set (metrics created from here on, in the forked workers, use files).
+    _values.ValueClass = _values.get_value_class()  # type: ignore[no-untyped-call]
+    return directory
+
+
 def mark_process_dead(pid: int) -> None:
     """Drop the live gauges of a worker that exited (multiprocess mode; else nothing).
 
@@ -86,7 +120,13 @@ def mark_process_dead(pid: int) -> None:
     """
     directory = multiprocess_dir()
     if directory is not None and directory.is_dir():
-        _multiprocess.mark_process_dead(pid, str(directory))
+        _multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
+def upstream_label(key: str) -> str:
+    """The ``upstream`` label of an upstream key (``file.wsdl#Service/Port@address``), with
+    any ``user:password@`` of the address removed."""
+    return _USERINFO.sub("://", key)
 
 
 def upstream_outcome(error: BaseException | None) -> str:
@@ -267,7 +307,8 @@ class GatewayMetrics:
         """The in-flight gauge child of ``upstream`` (cached)."""
         gauge = self._upstream_gauges.get(upstream)
         if gauge is None:
-            gauge = self._upstream_gauges[upstream] = self.upstream_in_flight.labels(upstream)
+            gauge = self.upstream_in_flight.labels(upstream_label(upstream))
+            self._upstream_gauges[upstream] = gauge
         return gauge
 
     def upstream_call_finished(
@@ -279,10 +320,11 @@ class GatewayMetrics:
         key = (upstream, operation, outcome, fault_code)
         counter = self._calls.get(key)
         if counter is None:
-            counter = self._calls[key] = self.upstream_calls.labels(*key)
+            counter = self.upstream_calls.labels(upstream_label(upstream), *key[1:])
+            self._calls[key] = counter
         counter.inc()
         if attempts > 1:
-            self.upstream_retries.labels(upstream, operation).inc(attempts - 1)
+            self.upstream_retries.labels(upstream_label(upstream), operation).inc(attempts - 1)
         if outcome != "success" and outcome != "fault":
             self.refresh_upstreams()
 
@@ -293,16 +335,14 @@ class GatewayMetrics:
 
         Upstreams no longer configured (after a reload) lose their series.
         """
-        health = self.runtime.policies.snapshot()
-        for key, state in health.items():
-            self.circuit_state.labels(key).set(CIRCUIT_STATES.get(state.breaker.state, 0))
-            self.upstream_queued.labels(key).set(state.bulkhead.queued)
+        health = {upstream_label(k): v for k, v in self.runtime.policies.snapshot().items()}
+        for label, state in health.items():
+            self.circuit_state.labels(label).set(CIRCUIT_STATES.get(state.breaker.state, 0))
+            self.upstream_queued.labels(label).set(state.bulkhead.queued)
         for gone in self._upstreams - health.keys():
             for gauge in (self.circuit_state, self.upstream_queued):
-                try:
+                with contextlib.suppress(KeyError):
                     gauge.remove(gone)
-                except KeyError:
-                    pass
         self._upstreams = set(health)
 
     def prepare_routes(self) -> None:
@@ -354,7 +394,7 @@ class GatewayMetrics:
         if self.multiprocess is None:
             return encoder(self.registry), content_type
         merged = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(merged, str(self.multiprocess))
+        _multiprocess.MultiProcessCollector(merged, str(self.multiprocess))  # type: ignore[no-untyped-call]
         return encoder(merged), content_type
 
     async def handle(self, request: web.Request) -> web.Response:

@@ -27,6 +27,7 @@ from mediator.errors import (
 )
 from mediator.gateway.exchange import OBSERVERS_KEY, Exchange, Observer
 from mediator.gateway.faults import fault_status
+from mediator.gateway.observe import OBSERVABILITY_KEY
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, bind_state, request_state
 from mediator.log import get_logger
@@ -55,6 +56,9 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
     structlog.contextvars.bind_contextvars(request_id=state.request_id)
     started = time.perf_counter()
     status = 500
+    response: web.StreamResponse | None = None
+    observability = request.app.get(OBSERVABILITY_KEY)  # None: metrics, tracing, explain off
+    watch = observability.start(request, state) if observability is not None else None
     try:
         response = await handler(request)
         status = response.status
@@ -71,6 +75,7 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
         status = 499  # the client went away (handler cancellation); nginx's convention
         raise
     finally:
+        elapsed = time.perf_counter() - started
         route = state.route
         _log.info(
             "gateway.request_handled",
@@ -81,9 +86,11 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
             operation=route.operation.name if route else None,
             upstream_status=state.upstream_status,
             upstream_attempts=state.wire.attempts if state.wire else None,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round(elapsed * 1000, 3),
             **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
         )
+        if watch is not None:
+            watch.finish(status, response, elapsed)
 
 
 def _notify(

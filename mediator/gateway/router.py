@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from mediator.gateway.composer import ComposedRouteHandler
 from mediator.gateway.handler import RouteHandler
 from mediator.mapping.model import MappingSet
 from mediator.upstream.client import SoapClient
@@ -49,7 +50,8 @@ class RoutingTable:
         self._dynamic: list[tuple[re.Pattern[str], dict[str, RouteHandler]]] = []
         dynamic: dict[str, dict[str, RouteHandler]] = {}
         for route in mappings.routes:
-            handler = RouteHandler(route, client, body_timeout=body_timeout)
+            kind = ComposedRouteHandler if route.steps else RouteHandler
+            handler = kind(route, client, body_timeout=body_timeout)
             if _PARAM.search(route.path):
                 dynamic.setdefault(route.path, {})[route.method] = handler
             else:

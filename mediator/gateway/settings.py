@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mediator.jobs.settings import JobSettings
+from mediator.mapping.security import SecurityConfig
+
 __all__ = ["GatewaySettings"]
 
 
@@ -19,7 +22,21 @@ class GatewaySettings:
     max_body_bytes: int = 1024 * 1024
     body_timeout: float = 10.0
     keepalive_timeout: float = 15.0
+    """Seconds an idle connection is kept, and the time a request head must arrive in."""
+    security: SecurityConfig | None = None
+    """Authentication, rate limits and JSON limits (``--security FILE``; docs/security.md)."""
     upstream_connections: int = 100
     upstream_connections_per_host: int = 32
     watch: bool = False
     watch_interval: float = 1.0
+    # Observability (docs/operations.md).
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics``."""
+    otel: bool = False
+    """Trace requests with OpenTelemetry (the ``otel`` extra), using the global provider."""
+    explain: int = 0
+    """Keep the explain traces of the last N translations at ``/_mediator/traces`` (0: off)."""
+    readyz_upstreams: bool = False
+    """Make ``/readyz`` 503 while any upstream's circuit breaker is open."""
+    jobs: JobSettings = field(default_factory=JobSettings)
+    """The asynchronous gateway: job store, workers, expiry, callbacks (docs/jobs.md)."""

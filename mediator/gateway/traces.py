@@ -17,6 +17,7 @@ name names a secret.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -26,8 +27,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 from lxml import etree
+from yarl import URL
 
-from mediator.contract.rules import ContractConfig, apply_xml_rules, is_secret_header
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, request_state
 from mediator.mapping.model import FieldSpec, ResponseSpec, Route
@@ -38,9 +39,11 @@ from mediator.upstream.client import WireLog
 
 __all__ = [
     "REDACTED",
+    "STEPS_KEY",
     "TRACES_KEY",
     "TraceBuffer",
     "explain_extraction",
+    "is_secret_name",
     "redact_headers",
     "redact_json",
     "redact_xml",
@@ -58,17 +61,41 @@ MAX_ITEMS = 5
 MAX_ENTRIES = 500
 """XPath entries per trace."""
 
-_WSSE_RULES = ContractConfig.default().redact.xml
+_SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api[-_]?key|authorization|cookie|credential"
+    r"|private[-_]?key|signature",
+    re.IGNORECASE,
+)
+_WSSE_NAMESPACES = {
+    "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
+    "wsse11": "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd",
+    "xenc": "http://www.w3.org/2001/04/xmlenc#",
+    "saml1": "urn:oasis:names:tc:SAML:1.0:assertion",
+    "saml2": "urn:oasis:names:tc:SAML:2.0:assertion",
+}
+# The WS-Security secrets (the same defaults as contract recording; the gateway does not
+# import mediator.contract): replaced whole, children included.
+_WSSE_SECRETS = etree.XPath(
+    "//wsse:Password | //wsse:Nonce | //wsse:BinarySecurityToken | //wsse11:EncryptedHeader"
+    " | //xenc:CipherValue | //saml1:Assertion | //saml2:Assertion",
+    namespaces=_WSSE_NAMESPACES,
+)
 
 
 def is_secret_name(name: str) -> bool:
     """True when a header, parameter, JSON member or XML name names a credential."""
-    return is_secret_header(name)
+    return _SECRET_NAME.search(name) is not None
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` with the value of every credential-naming header replaced."""
-    return {k: REDACTED if is_secret_name(k) else v for k, v in headers.items()}
+    """A copy of ``headers`` with the value of every credential-naming header replaced
+    (a repeated header's values are joined with commas)."""
+    result: dict[str, str] = {}
+    for key, raw in headers.items():
+        name = str(key)  # multidict keys are a str subclass JSON encoders refuse
+        value = REDACTED if is_secret_name(name) else raw
+        result[name] = f"{result[name]}, {value}" if name in result else value
+    return result
 
 
 def redact_json(value: Any) -> Any:
@@ -103,15 +130,15 @@ def redact_xml(data: bytes | None) -> str | None:
         root = parse_xml(data)
     except XMLRejected:
         return _truncate(text, MAX_TEXT)
-    replaced = apply_xml_rules(root, _WSSE_RULES, REDACTED)
+    replaced = 0
+    for node in _secret_nodes(root):
+        for child in list(node):
+            node.remove(child)
+        node.text = REDACTED
+        replaced += 1
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue  # comments and processing instructions
-        if is_secret_name(etree.QName(element).localname):
-            for child in list(element):
-                element.remove(child)
-            element.text = REDACTED
-            replaced += 1
         for name in element.attrib:
             if is_secret_name(etree.QName(name).localname):
                 element.set(name, REDACTED)
@@ -119,6 +146,21 @@ def redact_xml(data: bytes | None) -> str | None:
     if replaced:
         text = etree.tostring(root, encoding="unicode")
     return _truncate(text, MAX_TEXT)
+
+
+def _secret_nodes(root: etree._Element) -> list[etree._Element]:
+    """The WS-Security secrets, and the leaf elements whose name names a secret (an element
+    with children, such as ``UsernameToken``, keeps its structure: its leaves are checked)."""
+    result: Any = _WSSE_SECRETS(root)
+    nodes = [n for n in result if isinstance(n, etree._Element)] if isinstance(result, list) else []
+    nodes.extend(
+        element
+        for element in root.iter()
+        if isinstance(element.tag, str)
+        and not len(element)
+        and is_secret_name(etree.QName(element).localname)
+    )
+    return nodes
 
 
 def _preview(item: Any) -> Any:
@@ -204,7 +246,7 @@ def _upstream_of(wire: WireLog | None) -> dict[str, Any] | None:
     if wire is None or wire.request_body is None:
         return None
     return {
-        "url": wire.url,
+        "url": str(URL(wire.url).with_user(None)) if wire.url else wire.url,
         "attempts": wire.attempts,
         "request_headers": redact_headers(wire.request_headers or {}),
         "envelope": redact_xml(wire.request_body),
@@ -272,12 +314,13 @@ class TraceBuffer:
             "request": {
                 "method": request.method,
                 "path": request.path,
-                "query": {k: REDACTED if is_secret_name(k) else v for k, v in request.query.items()},
+                "query": redact_headers(request.query),
                 "headers": redact_headers(request.headers),
                 "body": redact_json(state.json_request),
             },
             "upstream": _upstream_of(state.wire),
             "extraction": explain_extraction(route.response, body) if body is not None else None,
+            "steps": request.get(STEPS_KEY),  # a composed route's steps (gateway.composer)
             "response": {"status": status, "body": _body_of(response)},
             "timings": timings,
         }
@@ -325,3 +368,5 @@ class TraceBuffer:
 
 
 TRACES_KEY = web.AppKey("explain_traces", TraceBuffer)
+STEPS_KEY = web.RequestKey("mediator_steps", list[dict[str, Any]])
+"""A composed route's steps as its explain trace shows them (set by the composer)."""

@@ -19,6 +19,7 @@ may carry upstream data): a failed span has status ERROR and ``error.type``, the
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from collections.abc import Iterator, MutableMapping
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from yarl import URL
 
+from mediator.gateway.metrics import upstream_label
 from mediator.log import get_logger
 from mediator.mapping.model import Route
 
@@ -77,16 +79,16 @@ def configure_tracer_provider(service_name: str = "mediator") -> TracerProvider:
         SimpleSpanProcessor,
     )
 
-    resource = Resource.create(
-        {SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service_name}
-    )
+    resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service_name})
     provider = TracerProvider(resource=resource)
     exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
     if exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     elif exporter == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        try:  # a further optional package: imported by name, so it need not be installed
+            otlp: Any = importlib.import_module(
+                "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+            )
         except ModuleNotFoundError:
             _log.warning(
                 "tracing.exporter_missing",
@@ -94,7 +96,7 @@ def configure_tracer_provider(service_name: str = "mediator") -> TracerProvider:
                 hint="pip install opentelemetry-exporter-otlp-proto-http",
             )
         else:
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+            provider.add_span_processor(BatchSpanProcessor(otlp.OTLPSpanExporter()))
     elif exporter != "none":
         _log.warning("tracing.exporter_unknown", exporter=exporter)
     trace.set_tracer_provider(provider)
@@ -192,7 +194,7 @@ class RequestTracer:
             "soap.operation": route.operation.name,
             "soap.version": upstream.soap_version,
             "url.full": str(address.with_user(None).with_query(None)),
-            "mediator.upstream": upstream.key,
+            "mediator.upstream": upstream_label(upstream.key),
         }
         if address.host:
             attributes["server.address"] = address.host

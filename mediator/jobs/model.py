@@ -88,6 +88,9 @@ class JobRequest:
     """The JSON body as the client sent it (UTF-8 text), parsed again when the job runs."""
     request_id: str = ""
     """The submitting request's id: sent upstream and quoted by the job's problems."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Further template variables of the request, e.g. ``client`` (the authenticated
+    identity), so that the job renders exactly what the synchronous call would."""
 
     def to_json(self) -> str:
         """This request as JSON text (for the store)."""
@@ -98,8 +101,10 @@ class JobRequest:
                 "headers": self.headers,
                 "body": self.body,
                 "request_id": self.request_id,
+                "extra": self.extra,
             },
             separators=(",", ":"),
+            default=str,
         )
 
     @classmethod
@@ -112,6 +117,7 @@ class JobRequest:
             headers=dict(data.get("headers") or {}),
             body=data.get("body"),
             request_id=str(data.get("request_id") or ""),
+            extra=dict(data.get("extra") or {}),
         )
 
 
@@ -176,7 +182,8 @@ class NewJob:
     ttl: float
     """Seconds a finished job's result is kept."""
     owner: str | None = None
-    """The client identity that created the job (``None`` when authentication is off)."""
+    """The authenticated client that created the job, as ``method:subject`` (``None``
+    when the route was called without authentication)."""
     idempotency_key: str | None = None
     fingerprint: str = ""
     """A hash of what the request asks for; the same Idempotency-Key needs the same one."""

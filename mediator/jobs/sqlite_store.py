@@ -22,12 +22,11 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from mediator.jobs.model import CallbackState, Job, JobResult, NewJob
+from mediator.jobs.model import Job, JobResult, NewJob
 from mediator.jobs.store import (
     RECORD_FIELDS,
     CallbackDelivery,
@@ -37,7 +36,13 @@ from mediator.jobs.store import (
     job_from_record,
     job_to_record,
     new_job,
-    outcome_unknown,
+    transition_callback_claimed,
+    transition_callback_recorded,
+    transition_cancelled,
+    transition_claimed,
+    transition_finished,
+    transition_reclaimed,
+    transition_retrying,
 )
 
 try:  # POSIX only; elsewhere the store never claims to be exclusive
@@ -82,10 +87,12 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs(cb_next_at) WHERE cb_status = 'pending'",
     "CREATE INDEX IF NOT EXISTS jobs_expiry ON jobs(expires_at) WHERE expires_at IS NOT NULL",
 ]
-_INSERT = (
-    f"INSERT INTO jobs ({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
-)
-_UPDATE = f"UPDATE jobs SET {', '.join(f'{f} = ?' for f in RECORD_FIELDS[1:])} WHERE id = ?"
+# Column names come from RECORD_FIELDS (constants), never from input; values are bound.
+_COLUMNS = ", ".join(RECORD_FIELDS)
+_PLACEHOLDERS = ", ".join("?" * len(RECORD_FIELDS))
+_INSERT = f"INSERT INTO jobs ({_COLUMNS}) VALUES ({_PLACEHOLDERS})"  # noqa: S608
+_ASSIGNMENTS = ", ".join(f"{f} = ?" for f in RECORD_FIELDS[1:])
+_UPDATE = f"UPDATE jobs SET {_ASSIGNMENTS} WHERE id = ?"  # noqa: S608
 
 
 class SqliteJobStore:
@@ -243,14 +250,7 @@ class SqliteJobStore:
             job = self._row(db, "SELECT * FROM jobs WHERE id = ?", job_id)
             if job is None or job.status not in ("queued", "retrying"):
                 return job
-            callback = job.callback and replace(job.callback, status="skipped", next_at=None)
-            job = replace(
-                job.with_status("cancelled", now),
-                finished_at=now,
-                expires_at=now + job.ttl,
-                next_at=None,
-                callback=callback,
-            )
+            job = transition_cancelled(job, now=now)
             self._write(db, job)
             return job
 
@@ -269,14 +269,7 @@ class SqliteJobStore:
             job = self._row(db, due, now)
             if job is None:
                 return None
-            job = replace(
-                job.with_status("running", now),
-                worker=worker,
-                lease_until=now + lease,
-                attempts=job.attempts + 1,
-                started_at=job.started_at or now,
-                next_at=None,
-            )
+            job = transition_claimed(job, worker, now=now, lease=lease)
             self._write(db, job)
             return job
 
@@ -287,7 +280,8 @@ class SqliteJobStore:
     def _renew(self, job_id: str, worker: str, lease_until: float) -> bool:
         with self._transaction() as db:
             cursor = db.execute(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND status = 'running'",
+                "UPDATE jobs SET lease_until = ?"
+                " WHERE id = ? AND worker = ? AND status = 'running'",
                 (lease_until, job_id, worker),
             )
             return cursor.rowcount == 1
@@ -305,14 +299,18 @@ class SqliteJobStore:
         return await self._run(self._finish, job_id, worker, status, result, now)
 
     def _finish(
-        self, job_id: str, worker: str, status: Literal["succeeded", "failed"], result: JobResult,
+        self,
+        job_id: str,
+        worker: str,
+        status: Literal["succeeded", "failed"],
+        result: JobResult,
         now: float,
-    ) -> Job | None:  # fmt: skip
+    ) -> Job | None:
         with self._transaction() as db:
             job = self._row(db, "SELECT * FROM jobs WHERE id = ?", job_id)
             if job is None or job.status != "running" or job.worker != worker:
                 return None
-            job = _finished(job, status, result, now)
+            job = transition_finished(job, status, result, now=now)
             self._write(db, job)
             return job
 
@@ -327,13 +325,7 @@ class SqliteJobStore:
             job = self._row(db, "SELECT * FROM jobs WHERE id = ?", job_id)
             if job is None or job.status != "running" or job.worker != worker:
                 return None
-            job = replace(
-                job.with_status("retrying", now, reason),
-                next_at=at,
-                worker=None,
-                lease_until=None,
-                last_error=reason,
-            )
+            job = transition_retrying(job, now=now, at=at, reason=reason)
             self._write(db, job)
             return job
 
@@ -342,19 +334,17 @@ class SqliteJobStore:
         return await self._run(self._reclaim, now, everything)
 
     def _reclaim(self, now: float, everything: bool) -> list[Reclaimed]:
-        expired = "SELECT * FROM jobs WHERE status = 'running'" + (
-            "" if everything else " AND lease_until < ?"
-        )
-        params = () if everything else (now,)
+        expired = "SELECT * FROM jobs WHERE status = 'running' AND (? OR lease_until < ?)"
+        params = (everything, now)
         if self._db.execute(expired + " LIMIT 1", params).fetchone() is None:
             return []
         reclaimed: list[Reclaimed] = []
         with self._transaction() as db:
             rows = db.execute(expired, params).fetchall()
             for row in rows:
-                job = reclaim_job(job_from_record(dict(row)), now)
-                self._write(db, job.job)
-                reclaimed.append(job)
+                outcome = transition_reclaimed(job_from_record(dict(row)), now=now)
+                self._write(db, outcome.job)
+                reclaimed.append(outcome)
         return reclaimed
 
     # -- callbacks -----------------------------------------------------------------------
@@ -374,10 +364,7 @@ class SqliteJobStore:
             job = self._row(db, due, now)
             if job is None or job.callback is None:
                 return None
-            callback = replace(
-                job.callback, next_at=now + lease, attempts=job.callback.attempts + 1
-            )
-            job = replace(job, callback=callback)
+            job = transition_callback_claimed(job, now=now, lease=lease)
             self._write(db, job)
             return job
 
@@ -390,7 +377,7 @@ class SqliteJobStore:
             job = self._row(db, "SELECT * FROM jobs WHERE id = ?", job_id)
             if job is None or job.callback is None:
                 return
-            self._write(db, replace(job, callback=delivered(job.callback, delivery)))
+            self._write(db, transition_callback_recorded(job, delivery))
 
     # -- housekeeping --------------------------------------------------------------------
 
@@ -430,55 +417,3 @@ class SqliteJobStore:
         counts = {"queued": 0, "retrying": 0, "running": 0}
         counts.update({row[0]: int(row[1]) for row in rows})
         return counts
-
-
-def _finished(
-    job: Job, status: Literal["succeeded", "failed"], result: JobResult, now: float,
-    reason: str | None = None,
-) -> Job:  # fmt: skip
-    callback = job.callback and replace(job.callback, status="pending", next_at=now)
-    return replace(
-        job.with_status(status, now, reason),
-        result=result,
-        finished_at=now,
-        expires_at=now + job.ttl,
-        worker=None,
-        lease_until=None,
-        next_at=None,
-        callback=callback,
-    )
-
-
-def reclaim_job(job: Job, now: float) -> Reclaimed:
-    """What happens to a running job whose worker is gone (shared with the Redis store)."""
-    if job.idempotent:
-        requeued = replace(
-            job.with_status("queued", now, "worker lost; re-run (idempotent route)"),
-            next_at=now,
-            worker=None,
-            lease_until=None,
-        )
-        return Reclaimed(requeued, "requeued")
-    failed = _finished(
-        job, "failed", outcome_unknown(job), now, "worker lost; outcome unknown"
-    )
-    return Reclaimed(failed, "failed")
-
-
-def delivered(callback: CallbackState, delivery: CallbackDelivery) -> CallbackState:
-    """The callback state after a delivery attempt (shared with the Redis store)."""
-    if delivery.delivered:
-        status, next_at, delivered_at = "delivered", None, delivery.at
-    elif delivery.next_at is not None:
-        status, next_at, delivered_at = "pending", delivery.next_at, None
-    else:
-        status, next_at, delivered_at = "failed", None, None
-    return replace(
-        callback,
-        status=status,  # type: ignore[arg-type]
-        next_at=next_at,
-        last_attempt_at=delivery.at,
-        last_status=delivery.status,
-        last_error=delivery.error,
-        delivered_at=delivered_at,
-    )

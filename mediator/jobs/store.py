@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from mediator.errors import MediatorError
 from mediator.jobs.model import (
     CallbackState,
+    CallbackStatus,
     Job,
     JobRequest,
     JobResult,
@@ -41,6 +42,13 @@ __all__ = [
     "job_to_record",
     "new_job",
     "outcome_unknown",
+    "transition_callback_claimed",
+    "transition_callback_recorded",
+    "transition_cancelled",
+    "transition_claimed",
+    "transition_finished",
+    "transition_reclaimed",
+    "transition_retrying",
 ]
 
 
@@ -91,8 +99,9 @@ class JobStore(Protocol):
     """True when this process is known to be the store's only user, so at start-up every
     job still marked running belonged to a dead process and may be reclaimed at once."""
 
-    async def open(self) -> None:
-        """Connect, create the schema if needed, take the data directory's lock."""
+    async def open(self, *, now: float) -> list[Reclaimed]:
+        """Connect and create the schema if needed; when the store is known to have no
+        other user (:attr:`exclusive`), reclaim every job a dead process left running."""
 
     async def close(self) -> None:
         """Release connections and locks."""
@@ -268,6 +277,117 @@ def outcome_unknown(job: Job) -> JobResult:
         instance=job.path,
         outcome="unknown",
     )
+
+
+# -- transitions: pure functions, the same for every store --------------------------------
+
+
+def transition_claimed(job: Job, worker: str, *, now: float, lease: float) -> Job:
+    """A due job handed to ``worker``: running, leased, one more attempt."""
+    return replace(
+        job.with_status("running", now),
+        worker=worker,
+        lease_until=now + lease,
+        attempts=job.attempts + 1,
+        started_at=job.started_at or now,
+        next_at=None,
+    )
+
+
+def transition_finished(
+    job: Job,
+    status: Literal["succeeded", "failed"],
+    result: JobResult,
+    *,
+    now: float,
+    reason: str | None = None,
+) -> Job:
+    """A job finished with ``result``; its webhook (if any) becomes due."""
+    callback = job.callback and replace(job.callback, status="pending", next_at=now)
+    return replace(
+        job.with_status(status, now, reason),
+        result=result,
+        finished_at=now,
+        expires_at=now + job.ttl,
+        worker=None,
+        lease_until=None,
+        next_at=None,
+        callback=callback,
+    )
+
+
+def transition_retrying(job: Job, *, now: float, at: float, reason: str) -> Job:
+    """A job whose attempt failed retryably, due again at ``at``."""
+    return replace(
+        job.with_status("retrying", now, reason),
+        next_at=at,
+        worker=None,
+        lease_until=None,
+        last_error=reason,
+    )
+
+
+def transition_cancelled(job: Job, *, now: float) -> Job:
+    """A queued or retrying job cancelled by its client (no webhook is sent)."""
+    callback = job.callback and replace(job.callback, status="skipped", next_at=None)
+    return replace(
+        job.with_status("cancelled", now),
+        finished_at=now,
+        expires_at=now + job.ttl,
+        next_at=None,
+        callback=callback,
+    )
+
+
+def transition_reclaimed(job: Job, *, now: float) -> Reclaimed:
+    """A running job whose worker is gone: re-queued when its route is idempotent,
+    else failed with the "outcome unknown" problem."""
+    if job.idempotent:
+        requeued = replace(
+            job.with_status("queued", now, "worker lost; re-run (idempotent route)"),
+            next_at=now,
+            worker=None,
+            lease_until=None,
+        )
+        return Reclaimed(requeued, "requeued")
+    failed = transition_finished(
+        job, "failed", outcome_unknown(job), now=now, reason="worker lost; outcome unknown"
+    )
+    return Reclaimed(failed, "failed")
+
+
+def transition_callback_claimed(job: Job, *, now: float, lease: float) -> Job:
+    """A due webhook handed to a deliverer, leased so a dead one's is retried."""
+    if job.callback is None:
+        raise ValueError(f"job {job.id} has no callback")
+    callback = replace(job.callback, next_at=now + lease, attempts=job.callback.attempts + 1)
+    return replace(job, callback=callback)
+
+
+def transition_callback_recorded(job: Job, delivery: CallbackDelivery) -> Job:
+    """The webhook state after a delivery attempt."""
+    if job.callback is None:
+        raise ValueError(f"job {job.id} has no callback")
+    status: CallbackStatus
+    if delivery.delivered:
+        status, next_at, delivered_at = "delivered", None, delivery.at
+    elif delivery.next_at is not None:
+        status, next_at, delivered_at = "pending", delivery.next_at, None
+    else:
+        status, next_at, delivered_at = "failed", None, None
+    callback = replace(
+        job.callback,
+        status=status,
+        next_at=next_at,
+        last_attempt_at=delivery.at,
+        last_status=delivery.status,
+        last_error=delivery.error,
+        delivered_at=delivered_at,
+    )
+    return replace(job, callback=callback)
+
+
+# -- records ----------------------------------------------------------------------------
 
 
 def _text(value: Any) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +19,7 @@ from mediator.errors import MappingError, MappingIssue
 from mediator.mapping.issues import IssueSink, dotted
 from mediator.mapping.model import (
     PARAM_KINDS,
+    ROUTE_MODES,
     Absent,
     ArgNode,
     ErrorRule,
@@ -36,7 +37,17 @@ from mediator.mapping.resilience import (
     compile_upstream_policy,
 )
 from mediator.mapping.response_plan import Naming, absent_value, compile_response
+from mediator.mapping.security import (
+    ROUTE_SECURITY_KEYS,
+    SERVICE_SECURITY_KEYS,
+    clear_secret_issues,
+    compile_credentials,
+    compile_rate_limits,
+    compile_route_auth,
+    compile_tls,
+)
 from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
+from mediator.mapping.steps import FileScope, PendingSteps, composed_route, link_steps
 from mediator.mapping.templating import DATA_ENV, XML_ENV, compile_expression, compile_leaf
 from mediator.mapping.values import interpolate, parse_duration, parse_size
 from mediator.mapping.yamlsource import KeyPath, YamlLoadError, load_yaml
@@ -54,6 +65,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 _TOP_KEYS = {"version", "service", "routes", "env", "defaults"}
 _SERVICE_KEYS = {
     "wsdl",
+    "name",
     "service",
     "port",
     "address",
@@ -62,6 +74,7 @@ _SERVICE_KEYS = {
     "max_response_size",
     "namespaces",
     *SERVICE_POLICY_KEYS,
+    *SERVICE_SECURITY_KEYS,
 }
 _DEFAULTS_KEYS = {"absent", "naming"}
 _ROUTE_KEYS = {
@@ -74,7 +87,11 @@ _ROUTE_KEYS = {
     "request",
     "response",
     "errors",
+    "steps",
+    "mode",
+    "job_ttl",
     *ROUTE_POLICY_KEYS,
+    *ROUTE_SECURITY_KEYS,
 }
 _REQUEST_KEYS = {"args", "body", "soap_header"}
 _ERROR_KEYS = {"when", "status", "title"}
@@ -82,6 +99,7 @@ _PARAM_KEYS = {"type", "required", "default", "enum"}
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SERVICE_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 3.0
@@ -136,10 +154,11 @@ def load_mappings(
     routes: list[Route] = []
     located: list[tuple[Route, IssueSink, KeyPath]] = []
     upstreams: dict[str, Upstream] = {}
+    loaders: list[_FileLoader] = []
     for file in files:
         loader = _FileLoader(file, describe, wsdl_dir, environ, wsdl_cache)
         file_routes = loader.load()
-        issues.extend(loader.sink.issues)
+        loaders.append(loader)
         routes.extend(file_routes)
         located.extend((route, loader.sink, path) for route, path in loader.route_keys)
         if loader.upstream is not None:
@@ -147,11 +166,15 @@ def load_mappings(
     for wsdl in zero_config:
         for name, document in _zero_config_documents(wsdl, describe, wsdl_cache):
             loader = _FileLoader(Path(name), describe, wsdl_dir, environ, wsdl_cache)
+            loader.zero_config = True
             routes.extend(loader.load_data(document))
-            issues.extend(loader.sink.issues)
+            loaders.append(loader)
             located.extend((route, loader.sink, path) for route, path in loader.route_keys)
             if loader.upstream is not None:
                 upstreams[loader.upstream.key] = loader.upstream
+    # Steps may call any service, so they compile once every file has loaded.
+    routes = link_steps(routes, [scope for loader in loaders if (scope := loader.scope())])
+    issues.extend(issue for loader in loaders for issue in loader.sink.issues)
     issues.extend(_duplicate_routes(located))
     if issues:
         raise MappingError(issues)
@@ -266,6 +289,30 @@ class _FileLoader:
         self.env: dict[str, str] = {}
         self.naming: Naming = "camel"
         self.absent: Absent = "omit"
+        self.zero_config = False
+        self.service_name: str | None = None  # service.name, as steps of any file name it
+        self.composed: list[PendingSteps] = []  # routes with steps, compiled by link_steps
+
+    def scope(self) -> FileScope | None:
+        """What steps (of this or another file) need to call this file's service."""
+        if self.upstream is None:
+            return None
+        return FileScope(
+            file=str(self.file),
+            sink=self.sink,
+            upstream=self.upstream,
+            name=self.service_name or self.upstream.service,
+            declared_name=self.service_name is not None,
+            zero_config=self.zero_config,
+            namespaces=self.namespaces,
+            environ=self.environ,
+            naming=self.naming,
+            absent=self.absent,
+            compile_request=self._load_request,
+            compile_errors=self._load_errors,
+            check_references=self._check_references,
+            pending=self.composed,
+        )
 
     def load(self) -> list[Route]:
         try:
@@ -297,7 +344,8 @@ class _FileLoader:
         elif isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
             self.sink.at_value(
                 ("version",),
-                f"unknown version {version!r}; expected one of: {', '.join(map(str, SUPPORTED_VERSIONS))}",
+                f"unknown version {version!r}; expected one of: "
+                f"{', '.join(map(str, SUPPORTED_VERSIONS))}",
             )
             return []
         self._load_defaults(raw.get("defaults"))
@@ -371,7 +419,8 @@ class _FileLoader:
         except KeyError as exc:
             self.sink.at_value(
                 (*path, key),
-                f"environment variable {exc.args[0]} is not set and has no default (use ${{{exc.args[0]}:-default}})",
+                f"environment variable {exc.args[0]} is not set and has no default (use "
+                f"${{{exc.args[0]}:-default}})",
             )
             return None
 
@@ -401,6 +450,11 @@ class _FileLoader:
             return None
         _unknown_keys(self.sink, raw, _SERVICE_KEYS, path)
         self._load_namespaces(raw.get("namespaces"))
+        name = raw.get("name")
+        if name is not None and (not isinstance(name, str) or not _SERVICE_NAME.match(name)):
+            self.sink.at_value((*path, "name"), f"expected a name such as orders, got {name!r}")
+        elif name is not None:
+            self.service_name = name
         wsdl_name = self._string(raw, "wsdl", path)
         if wsdl_name is None:
             if "wsdl" not in raw:
@@ -410,7 +464,8 @@ class _FileLoader:
         if not wsdl_path.is_file():
             self.sink.at_value(
                 (*path, "wsdl"),
-                f"WSDL file {wsdl_name!r} not found (looked in {self.wsdl_dir or self.file.parent})",
+                f"WSDL file {wsdl_name!r} not found (looked in "
+                f"{self.wsdl_dir or self.file.parent})",
             )
             return None
         info = self._describe(wsdl_path)
@@ -427,7 +482,8 @@ class _FileLoader:
         if service is None:
             self.sink.at_value(
                 (*path, "service"),
-                f"no service {service_name!r} in the WSDL; expected one of: {', '.join(info.services)}",
+                f"no service {service_name!r} in the WSDL; expected one of: "
+                f"{', '.join(info.services)}",
             )
             return None
         port_name = self._string(raw, "port", path) or next(iter(service.ports), None)
@@ -435,13 +491,20 @@ class _FileLoader:
         if port is None:
             self.sink.at_value(
                 (*path, "port"),
-                f"no SOAP port {port_name!r} in service {service_name}; expected one of: {', '.join(service.ports) or 'none'}",
+                f"no SOAP port {port_name!r} in service {service_name}; expected one of: "
+                f"{', '.join(service.ports) or 'none'}",
             )
             return None
         address = self._string(raw, "address", path) or port.address
         if not address or not re.match(r"^https?://", address):
             self.sink.at_value(
                 (*path, "address"), f"expected an http:// or https:// URL, got {address!r}"
+            )
+            return None
+        if re.match(r"^https?://[^/?#]*@", address):
+            self.sink.at_value(
+                (*path, "address"),
+                "credentials in the address are not allowed; use service.credentials.basic",
             )
             return None
         timeout = self._parse(raw, "timeout", parse_duration, DEFAULT_TIMEOUT, path)
@@ -459,6 +522,16 @@ class _FileLoader:
             connect_timeout=float(min(connect_timeout, timeout)),
             max_response_bytes=int(max_bytes),
             policy=compile_upstream_policy(raw, self.sink, path, self.environ),
+            credentials=compile_credentials(
+                raw.get("credentials"),
+                self.sink,
+                (*path, "credentials"),
+                self.environ,
+                self.file.parent,
+            ),
+            tls=compile_tls(
+                raw.get("tls"), self.sink, (*path, "tls"), self.environ, self.file.parent
+            ),
         )
 
     def _parse(
@@ -510,7 +583,8 @@ class _FileLoader:
         if len(methods) != 1:
             self.sink.at_key(
                 path,
-                f"expected exactly one of {', '.join(HTTP_METHODS)} with the route's path, got {len(methods)}",
+                f"expected exactly one of {', '.join(HTTP_METHODS)} with the route's path, got "
+                f"{len(methods)}",
             )
             return None
         method = methods[0]
@@ -518,6 +592,8 @@ class _FileLoader:
         if not isinstance(url, str) or not url.startswith("/"):
             self.sink.at_value((*path, method), f"expected a path starting with /, got {url!r}")
             return None
+        if "steps" in raw:
+            return self._load_composed(raw, path, method, url)
         op_name = raw.get("operation")
         operations = self.upstream.port.operations
         if not isinstance(op_name, str):
@@ -529,13 +605,21 @@ class _FileLoader:
         if operation is None:
             self.sink.at_value(
                 (*path, "operation"),
-                f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: {', '.join(operations)}",
+                f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: "
+                f"{', '.join(operations)}",
             )
             return None
         params = self._load_params(raw.get("params"), url, (*path, "params"))
         headers = self._load_headers(raw.get("headers"), (*path, "headers"))
         request = self._load_request(raw.get("request"), operation, (*path, "request"))
-        self._check_references(raw.get("request"), params, headers, (*path, "request"))
+        security = self._load_security(raw, path)
+        self._check_references(
+            raw.get("request"),
+            params,
+            headers,
+            (*path, "request"),
+            extra=("client",) if security["auth"] and not security["auth"].public else (),
+        )
         response = compile_response(
             raw.get("response"),
             operation.output,
@@ -567,12 +651,80 @@ class _FileLoader:
             namespaces=self.namespaces,
             summary=str(raw.get("summary", "")),
             **asdict(compile_route_policy(raw, self.sink, path, self.environ)),
+            **self._load_mode(raw, path),
+            **security,
         )
 
+    def _load_security(self, raw: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
+        """A route's ``auth`` and ``rate_limit`` (docs/security.md); request templates with
+        a WS-Security password or nonce written in clear are refused."""
+        request = raw.get("request")
+        if isinstance(request, dict):
+            for key in ("body", "soap_header"):
+                if isinstance(request.get(key), str):
+                    for message in clear_secret_issues(request[key]):
+                        self.sink.at_value((*path, "request", key), message)
+        return {
+            "auth": compile_route_auth(raw.get("auth"), self.sink, (*path, "auth")),
+            "rate_limits": compile_rate_limits(
+                raw.get("rate_limit"), self.sink, (*path, "rate_limit")
+            ),
+        }
+
+    def _load_mode(self, raw: Mapping[str, Any], path: KeyPath) -> dict[str, Any]:
+        """A route's ``mode`` (sync, async, both) and ``job_ttl`` (see docs/jobs.md)."""
+        mode = raw.get("mode", "sync")
+        if mode not in ROUTE_MODES:
+            self.sink.at_value(
+                (*path, "mode"), f"expected one of: {', '.join(ROUTE_MODES)}, got {mode!r}"
+            )
+            mode = "sync"
+        job_ttl = None
+        if "job_ttl" in raw:
+            job_ttl = self._parse(raw, "job_ttl", parse_duration, 0.0, path) or None
+        if "steps" in raw and mode != "sync":
+            self.sink.at_value((*path, "mode"), "a route with steps can only be sync for now")
+        return {"mode": mode, "job_ttl": job_ttl}
+
+    def _load_composed(self, raw: dict[str, Any], path: KeyPath, method: str, url: str) -> Route:
+        """A route with steps: its own parts now, its steps once every file has loaded."""
+        assert self.upstream is not None
+        for key in ("operation", "request"):
+            if key in raw:
+                self.sink.at_key(
+                    (*path, key), f"a route with steps has no {key} of its own; put it in a step"
+                )
+        self._load_mode(raw, path)
+        line, _ = self.sink.positions.key(path)
+        route = composed_route(
+            name=str(raw.get("name") or f"{method.upper()} {url}"),
+            method=method.upper(),
+            path=url,
+            file=str(self.file),
+            line=line,
+            upstream=self.upstream,
+            params=self._load_params(raw.get("params"), url, (*path, "params")),
+            headers=self._load_headers(raw.get("headers"), (*path, "headers")),
+            env=self.env,
+            errors=self._load_errors(raw.get("errors"), (*path, "errors")),
+            namespaces=self.namespaces,
+            summary=str(raw.get("summary", "")),
+            **asdict(compile_route_policy(raw, self.sink, path, self.environ)),
+            **self._load_security(raw, path),
+        )
+        self.composed.append(PendingSteps(route, raw["steps"], raw.get("response"), path))
+        return route
+
     def _check_references(
-        self, raw: Any, params: tuple[ParamSpec, ...], headers: tuple[str, ...], path: KeyPath
+        self,
+        raw: Any,
+        params: tuple[ParamSpec, ...],
+        headers: tuple[str, ...],
+        path: KeyPath,
+        extra: Collection[str] = (),
     ) -> None:
-        """Every template of the request may read only what the route provides."""
+        """Every template of the request may read only what the route provides (and
+        ``extra``: ``steps`` and the fan-out item, for a step)."""
         if not isinstance(raw, dict):
             return
         variables = RouteVariables(
@@ -580,6 +732,7 @@ class _FileLoader:
             query=[p.name for p in params if p.location == "query"],
             headers=headers,
             env=list(self.env),
+            extra=extra,
         )
         templates: list[tuple[KeyPath, str, Environment]] = []
 
@@ -620,11 +773,12 @@ class _FileLoader:
                         continue
                     declared[location] = block
         specs = []
-        for name, spec in declared["path"].items():
+        for name in declared["path"]:
             if name not in in_path:
                 self.sink.at_key(
                     (*path, "path", name),
-                    f"path parameter {name!r} is not in the route path; path parameters: {', '.join(in_path) or 'none'}",
+                    f"path parameter {name!r} is not in the route path; path parameters: "
+                    f"{', '.join(in_path) or 'none'}",
                 )
         for name in in_path:
             specs.append(
@@ -643,7 +797,8 @@ class _FileLoader:
         if not isinstance(raw, str | dict):
             self.sink.at_value(
                 path,
-                f"expected a type ({', '.join(PARAM_KINDS)}) or a mapping with type/required/default/enum",
+                f"expected a type ({', '.join(PARAM_KINDS)}) or a mapping with "
+                "type/required/default/enum",
             )
         _unknown_keys(self.sink, spec, _PARAM_KEYS, path)
         kind = spec.get("type", "string")
@@ -777,7 +932,8 @@ class _FileLoader:
             if not isinstance(when, str):
                 self.sink.at_key(
                     rule_path,
-                    "missing key when; expected a Jinja expression over fault (code, string, detail…)",
+                    "missing key when; expected a Jinja expression over fault (code, string, "
+                    "detail…)",
                 )
                 continue
             if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:

@@ -13,12 +13,14 @@ from typing import Any, Literal, TypeAlias
 from jinja2 import Template
 from lxml import etree
 
+from mediator.mapping.security import Credentials, RateLimitRule, RouteAuth, UpstreamTls
 from mediator.mapping.service_info import ElementInfo, OperationInfo, PortInfo
 from mediator.mapping.templating import CompiledExpression
 
 __all__ = [
     "FIELD_KINDS",
     "PARAM_KINDS",
+    "ROUTE_MODES",
     "Absent",
     "ArgNode",
     "BreakerPolicy",
@@ -31,6 +33,7 @@ __all__ = [
     "ResponseSpec",
     "RetryPolicy",
     "Route",
+    "RouteMode",
     "Step",
     "Upstream",
     "UpstreamPolicy",
@@ -63,6 +66,8 @@ FIELD_KINDS: tuple[str, ...] = (
 )
 PARAM_KINDS: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime")
 Absent: TypeAlias = Literal["omit", "null"]
+RouteMode: TypeAlias = Literal["sync", "async", "both"]
+ROUTE_MODES: tuple[str, ...] = ("sync", "async", "both")
 
 ArgNode: TypeAlias = Any
 """A compiled ``request.args`` tree: dicts and lists of literals, expressions and templates."""
@@ -126,6 +131,10 @@ class Upstream:
     connect_timeout: float
     max_response_bytes: int
     policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
+    credentials: Credentials | None = None
+    """What the gateway presents to the upstream (``service.credentials``)."""
+    tls: UpstreamTls | None = None
+    """TLS settings towards the upstream (``service.tls``); ``None``: verified defaults."""
 
     @property
     def soap_version(self) -> str:
@@ -219,6 +228,15 @@ class Route:
     """Connect deadline of this route's upstream call; ``None``: the upstream's."""
     idempotent: bool = False
     """The operation may be repeated safely, so failed calls may be retried after sending."""
+    mode: RouteMode = "sync"
+    """``sync`` answers with the result; ``async`` answers 202 with a job to poll
+    (docs/jobs.md); ``both`` does so when the client sends ``Prefer: respond-async``."""
+    job_ttl: float | None = None
+    """Seconds an asynchronous job's result is kept; ``None``: the gateway's default."""
+    auth: RouteAuth | None = None
+    """Who may call the route (``auth``); ``None``: the security file's ``require_auth``."""
+    rate_limits: tuple[RateLimitRule, ...] = ()
+    """The route's token buckets (``rate_limit``)."""
     steps: tuple[Step, ...] = ()
     """A composed route's steps, dependencies first (see docs/composition.md); empty for a
     route calling one operation. A composed route's ``operation`` is a placeholder naming its

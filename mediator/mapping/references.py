@@ -46,19 +46,24 @@ def template_reference_issues(
 ) -> list[str]:
     """Messages for every reference in ``source`` the route cannot satisfy (empty when fine).
 
-    A template that does not parse yields no messages here (compilation reports it).
+    A template that does not compile yields no messages here (compilation reports it).
     """
     try:
         tree = env.parse(source)
+        undeclared = meta.find_undeclared_variables(tree)  # compiles: unknown filters raise
     except TemplateSyntaxError:
         return []
     issues: list[str] = []
     allowed_top = set(CONTEXT_NAMES) | set(variables.extra)
-    for name in sorted(meta.find_undeclared_variables(tree) - allowed_top):
+    for name in sorted(undeclared - allowed_top):
         if name in env.globals:
             continue
+        hint = (
+            " (declare auth: on the route to read the client identity)" if name == "client" else ""
+        )
         issues.append(
             f"template reads unknown variable {name!r}; templates see: {_listed(allowed_top)}"
+            + hint
         )
     scopes = {
         "path": (variables.path, "path parameters"),
@@ -93,6 +98,7 @@ def template_reference_issues(
         if normalized not in allowed and (target.name, normalized) not in seen:
             seen.add((target.name, normalized))
             issues.append(
-                f"template reads {target.name}.{key}, which the route does not provide; {what}: {_listed(allowed)}"
+                f"template reads {target.name}.{key}, which the route does not provide; {what}: "
+                f"{_listed(allowed)}"
             )
     return issues

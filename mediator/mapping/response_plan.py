@@ -280,7 +280,12 @@ def _compile_field(
             )
             kind = "string"
         return FieldSpec(
-            name=name, source=source, xpath=xpath, kind=kind, is_list=is_list, absent=absent
+            name=name,
+            source=source,
+            xpath=xpath,
+            kind=cast(FieldKind, kind),
+            is_list=is_list,
+            absent=absent,
         )
     if (
         resolution

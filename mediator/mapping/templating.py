@@ -68,8 +68,10 @@ def _strict_decimal(value: Any) -> Decimal:
 
 
 def _make_env(*, autoescape: bool) -> Environment:
-    env = Environment(  # noqa: S701 - autoescape is on for every XML template (XML_ENV)
-        autoescape=autoescape,
+    env = Environment(
+        # Autoescaping is on for every XML template (XML_ENV); data templates render values
+        # that zeep serializes and escapes itself.
+        autoescape=autoescape,  # noqa: S701
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,

@@ -7,7 +7,7 @@ from typing import Any
 from lxml import etree
 
 from mediator.errors import Fault
-from mediator.translate.xmljson import element_to_data
+from mediator.translate.xmljson import element_to_data, text_content
 
 __all__ = ["parse_fault"]
 
@@ -27,7 +27,7 @@ def _qname_value(element: etree._Element | None) -> tuple[str, str | None]:
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
-    return "".join(element.itertext()).strip()
+    return text_content(element).strip()
 
 
 def _detail(element: etree._Element | None) -> object:

@@ -11,7 +11,7 @@ from lxml import etree
 from mediator.errors import ExtractError
 from mediator.mapping.model import FieldSpec, ResponseSpec
 from mediator.translate.convert import CONVERTERS
-from mediator.translate.xmljson import is_nil
+from mediator.translate.xmljson import is_nil, text_content
 
 __all__ = ["Trace", "extract_response"]
 
@@ -22,7 +22,7 @@ Trace = list[dict[str, Any]]
 def _text_of(item: Any) -> str:
     if isinstance(item, etree._Element):
         if len(item):
-            return "".join(item.itertext())
+            return text_content(item)
         return item.text or ""
     return str(item)
 

@@ -51,10 +51,10 @@ class Placeholder(str):
             raise AttributeError(name)
         return Placeholder()
 
-    def __getitem__(self, key: Any) -> Placeholder:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Placeholder:
         return Placeholder()
 
-    def __iter__(self) -> Iterator[Placeholder]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Placeholder]:
         return iter([Placeholder()])
 
     def get(self, key: Any, default: Any = None) -> Placeholder:

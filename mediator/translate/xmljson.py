@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from lxml import etree
 
-__all__ = ["XSI_NS", "element_to_data", "is_nil"]
+__all__ = ["XSI_NS", "element_to_data", "is_nil", "text_content"]
 
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _NIL = f"{{{XSI_NS}}}nil"
 _MAX_DEPTH = 64
+
+
+def text_content(element: etree._Element) -> str:
+    """All text inside ``element`` (its descendants' too), without its tail."""
+    return "".join(cast("Iterable[str]", element.itertext()))
 
 
 def is_nil(element: etree._Element) -> bool:
@@ -27,10 +33,10 @@ def element_to_data(element: etree._Element, depth: int = 0) -> Any:
     attributes = {
         f"@{etree.QName(k).localname}": v
         for k, v in element.attrib.items()
-        if not k.startswith(f"{{{XSI_NS}}}")
+        if not str(k).startswith(f"{{{XSI_NS}}}")
     }
     if not children or depth >= _MAX_DEPTH:
-        text = "".join(element.itertext()) if children else (element.text or "")
+        text = text_content(element) if children else (element.text or "")
         if attributes:
             return {**attributes, "#text": text} if text.strip() else attributes
         return text

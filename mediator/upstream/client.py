@@ -8,6 +8,7 @@ answer, so an unusable answer counts against the upstream like a lost connection
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from mediator.translate.envelope import SOAP_ENV_BY_VERSION, Envelope, build_env
 from mediator.translate.request import RenderedRequest
 from mediator.translate.xmlsafe import XMLRejected, parse_xml
 from mediator.types import Transport, TransportResponse
+from mediator.upstream.credentials import secure_request
 from mediator.upstream.policies import UpstreamPolicies
 from mediator.upstream.wsdl import WsdlRegistry
 
@@ -54,9 +56,17 @@ class WireLog:
     """Tries made (more than one when the call was retried); the fields above are the last."""
 
 
-def soap_headers(upstream: Upstream, action: str, request_id: str | None) -> dict[str, str]:
-    """HTTP headers for a SOAP request: the content type and action of the port's version."""
-    headers: dict[str, str] = {}
+def soap_headers(
+    upstream: Upstream,
+    action: str,
+    request_id: str | None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """HTTP headers for a SOAP request: the content type and action of the port's version.
+
+    ``extra`` headers (e.g. a W3C ``traceparent``) are added first; the SOAP ones win.
+    """
+    headers: dict[str, str] = dict(extra) if extra else {}
     if upstream.soap_version == "1.2":
         ctype = "application/soap+xml; charset=utf-8"
         if action:
@@ -156,8 +166,11 @@ class SoapClient:
         *,
         request_id: str | None = None,
         wire: WireLog | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> SoapCall:
         """Send a built envelope and read the answer; ``wire`` (if given) records the exchange.
+
+        ``extra_headers`` are sent too (the tracing ``traceparent``).
 
         Raises:
             Fault: the upstream answered with a SOAP Fault.
@@ -165,7 +178,7 @@ class SoapClient:
             CircuitOpenError, BulkheadFullError: the upstream was not called (503).
         """
         upstream = route.upstream
-        headers = soap_headers(upstream, route.operation.soap_action, request_id)
+        headers = soap_headers(upstream, route.operation.soap_action, request_id, extra_headers)
         if wire is not None:
             wire.url, wire.request_headers, wire.request_body = upstream.address, headers, envelope
         started = time.perf_counter()
@@ -175,10 +188,14 @@ class SoapClient:
         ) -> tuple[TransportResponse, Envelope]:
             if wire is not None:
                 wire.attempts += 1
+            # Credentials per try: a fresh WS-Security nonce and timestamp (docs/security.md).
+            body, sent_headers = secure_request(upstream, envelope, headers)
+            if wire is not None:
+                wire.request_headers, wire.request_body = sent_headers, body
             response = await self._transport.send(
                 upstream.address,
-                envelope,
-                headers,
+                body,
+                sent_headers,
                 timeout=timeout,
                 connect_timeout=connect_timeout,
                 max_bytes=upstream.max_response_bytes,

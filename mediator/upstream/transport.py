@@ -10,7 +10,8 @@ response byte came back (the upstream had closed the idle connection), was not p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import ssl
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 
 import aiohttp
@@ -112,10 +113,20 @@ def _is_stale_connection(error: aiohttp.ClientError, progress: _Progress) -> boo
 
 
 class HttpTransport:
-    """Sends SOAP requests over a shared :class:`aiohttp.ClientSession`."""
+    """Sends SOAP requests over a shared :class:`aiohttp.ClientSession`.
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    ``tls`` gives the SSL context of a URL (its upstream's CA bundle, verification and
+    client certificate; see :class:`~mediator.upstream.credentials.TlsContexts`); without
+    it, aiohttp's verified defaults apply.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        tls: Callable[[str], ssl.SSLContext | bool] | None = None,
+    ) -> None:
         self._session = session
+        self._tls = tls
 
     async def send(
         self,
@@ -151,6 +162,7 @@ class HttpTransport:
                     timeout=client_timeout,
                     allow_redirects=False,
                     trace_request_ctx=progress,
+                    ssl=self._tls(url) if self._tls is not None else True,
                 ) as response:
                     progress.responded = True
                     return await _read(response, url, max_bytes)

@@ -60,12 +60,13 @@ _SCALARS: tuple[tuple[type, ScalarKind], ...] = (
 )
 
 _SOAP_ENC_SIMPLE = (
-    "string boolean float double decimal duration dateTime time date gYearMonth gYear "
-    "gMonthDay gDay gMonth hexBinary base64Binary anyURI QName NOTATION normalizedString "
-    "token language Name NMTOKEN NCName ID IDREF ENTITY integer nonPositiveInteger "
-    "negativeInteger long int short byte nonNegativeInteger unsignedLong unsignedInt "
-    "unsignedShort unsignedByte positiveInteger"
-).split()
+    "string", "boolean", "float", "double", "decimal", "duration", "dateTime", "time", "date",
+    "gYearMonth", "gYear", "gMonthDay", "gDay", "gMonth", "hexBinary", "base64Binary", "anyURI",
+    "QName", "NOTATION", "normalizedString", "token", "language", "Name", "NMTOKEN", "NCName",
+    "ID", "IDREF", "ENTITY", "integer", "nonPositiveInteger", "negativeInteger", "long", "int",
+    "short", "byte", "nonNegativeInteger", "unsignedLong", "unsignedInt", "unsignedShort",
+    "unsignedByte", "positiveInteger",
+)  # fmt: skip
 
 _SOAP_ENCODING_XSD = (
     f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -147,9 +148,11 @@ WELL_KNOWN_SCHEMAS: dict[str, bytes] = {
 """Schemas served from local copies, by URL (without a trailing slash); nothing else remote
 is ever read."""
 
-_SAFE_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
+
+def _safe_parser() -> etree.XMLParser:
+    """A parser for schema files: no entities, no DTD, no network (one per use: lxml parsers
+    are not thread-safe)."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 class LocalOnlyTransport(zeep.Transport):
@@ -225,7 +228,7 @@ class _Facets:
             return
         visited.add(path)
         try:
-            root = etree.parse(str(path), parser=_SAFE_PARSER).getroot()
+            root = etree.parse(str(path), parser=_safe_parser()).getroot()
         except (OSError, etree.XMLSyntaxError):
             return
         schemas = [root] if root.tag == _xsd("schema") else list(root.iter(_xsd("schema")))
@@ -377,9 +380,7 @@ class _Describer:
         for member in members:
             element = member[1] if isinstance(member, tuple) else member
             start = len(out)
-            found_any |= self._collect(
-                element, out, choices, new_min, new_max, in_choice or choice
-            )
+            found_any |= self._collect(element, out, choices, new_min, new_max, in_choice or choice)
             alternatives.append(tuple(e.local for e in out[start:]))
         if choice:
             choices.append(

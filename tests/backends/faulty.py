@@ -21,7 +21,7 @@ import functools
 import socket
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -113,6 +113,63 @@ def _nested(depth: int) -> str:
     return "<d>" * depth + "</d>" * depth
 
 
+_XML = "text/xml; charset=utf-8"
+
+
+@functools.cache
+def _canned(mode: str, canary: str) -> tuple[int, bytes, str]:
+    """Status, body and content type of a fixed answer (built once per mode)."""
+    secret_envelope = envelope(f"<Secret>{SECRET}</Secret>")
+    answers: dict[str, Callable[[], tuple[int, bytes, str]]] = {
+        "fault-client": lambda: (500, fault11("Client", "Order rejected"), _XML),
+        "fault-server": lambda: (500, fault11("Server", "Database offline"), _XML),
+        "xxe-external": lambda: (200, _xxe(canary, "xxe-external"), _XML),
+        "xxe-parameter": lambda: (200, _xxe(canary, "xxe-parameter"), _XML),
+        "xxe-dtd": lambda: (200, _xxe(canary, "xxe-dtd"), _XML),
+        "xxe-public": lambda: (200, _xxe(canary, "xxe-public"), _XML),
+        "xxe-utf16": lambda: (
+            200,
+            _xxe(canary, "xxe-dtd").decode().replace("utf-8", "utf-16").encode("utf-16"),
+            _XML,
+        ),
+        "billion-laughs": lambda: (200, _xxe(canary, "billion-laughs"), _XML),
+        "deep": lambda: (200, envelope(_nested(200)), _XML),
+        "very-deep": lambda: (200, envelope(_nested(300)), _XML),
+        "wide": lambda: (200, envelope("<w>" + "<i/>" * 150_000 + "</w>"), _XML),
+        "many-attributes": lambda: (
+            200,
+            envelope("<a " + " ".join(f'a{i}="{SECRET}"' for i in range(300)) + "/>"),
+            _XML,
+        ),
+        "many-namespaces": lambda: (
+            200,
+            envelope("<a " + " ".join(f'xmlns:p{i}="urn:{i}"' for i in range(300)) + "/>"),
+            _XML,
+        ),
+        "long-name": lambda: (200, envelope(f"<{'n' * 5000}/>"), _XML),
+        "big-attribute": lambda: (200, envelope(f'<a v="{"x" * (11 * 1024 * 1024)}"/>'), _XML),
+        "truncated": lambda: (200, envelope(ORDER_XML)[:200], _XML),
+        "not-envelope": lambda: (200, f"<Order><Secret>{SECRET}</Secret></Order>".encode(), _XML),
+        "wrong-version": lambda: (
+            200,
+            envelope(ORDER_XML, "1.2"),
+            "application/soap+xml; charset=utf-8",
+        ),
+        "html-error": lambda: (
+            503,
+            f"<html><body><h1>Service Unavailable</h1>{SECRET}</body></html>".encode(),
+            "text/html",
+        ),
+        "html-200": lambda: (200, f"<html><body>{SECRET}</body></html>".encode(), "text/html"),
+        "proxy-502": lambda: (502, b"<html><body>Bad Gateway</body></html>", "text/html"),
+        "wrong-content-type": lambda: (200, secret_envelope, "application/json"),
+        "octet-stream": lambda: (200, secret_envelope, "application/octet-stream"),
+        "garbage": lambda: (200, b"\x00\xff" + SECRET.encode() + b"\x89PNG", _XML),
+        "http-500-no-fault": lambda: (500, secret_envelope, _XML),
+    }
+    return answers[mode]()
+
+
 MODES = (
     "ok",
     "slow",
@@ -176,6 +233,7 @@ class FaultyBackend:
 
     canary_url: str = "http://127.0.0.1:9"
     script: deque[str] = field(default_factory=deque)
+    """Behaviours (``"drop"``, ``"slow/0.3"``) for the next requests, before the path's."""
     received: list[Received] = field(default_factory=list)
     hung_up: list[str] = field(default_factory=list)
     """Modes of answers the gateway abandoned before they ended (hang, trickle, oversize)."""
@@ -192,8 +250,11 @@ class FaultyBackend:
         return sum(1 for r in self.received if mode is None or r.mode == mode)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        mode = self.script.popleft() if self.script else request.match_info["mode"]
-        arg = request.match_info.get("arg")
+        if self.script:
+            mode, _, scripted_arg = self.script.popleft().partition("/")
+            arg = scripted_arg or None
+        else:
+            mode, arg = request.match_info["mode"], request.match_info.get("arg")
         self.received.append(Received(mode, dict(request.headers), await request.read(), request))
         action = request.headers.get("SOAPAction", "")
         ok = envelope(CREATED_XML if "CreateOrder" in action else ORDER_XML)
@@ -204,60 +265,9 @@ class FaultyBackend:
         return self._simple(mode, ok)
 
     def _simple(self, mode: str, ok: bytes) -> web.Response:
-        xml = "text/xml; charset=utf-8"
-        secret_envelope = envelope(f"<Secret>{SECRET}</Secret>")
-        answers: dict[str, tuple[int, bytes, str]] = {
-            "ok": (200, ok, xml),
-            "fault-client": (500, fault11("Client", "Order rejected"), xml),
-            "fault-server": (500, fault11("Server", "Database offline"), xml),
-            "xxe-external": (200, _xxe(self.canary_url, "xxe-external"), xml),
-            "xxe-parameter": (200, _xxe(self.canary_url, "xxe-parameter"), xml),
-            "xxe-dtd": (200, _xxe(self.canary_url, "xxe-dtd"), xml),
-            "xxe-public": (200, _xxe(self.canary_url, "xxe-public"), xml),
-            "xxe-utf16": (
-                200,
-                _xxe(self.canary_url, "xxe-dtd")
-                .decode()
-                .replace("utf-8", "utf-16")
-                .encode("utf-16"),
-                xml,
-            ),
-            "billion-laughs": (200, _xxe(self.canary_url, "billion-laughs"), xml),
-            "deep": (200, envelope(_nested(200)), xml),
-            "very-deep": (200, envelope(_nested(300)), xml),
-            "wide": (200, envelope("<w>" + "<i/>" * 150_000 + "</w>"), xml),
-            "many-attributes": (
-                200,
-                envelope("<a " + " ".join(f'a{i}="{SECRET}"' for i in range(300)) + "/>"),
-                xml,
-            ),
-            "many-namespaces": (
-                200,
-                envelope("<a " + " ".join(f'xmlns:p{i}="urn:{i}"' for i in range(300)) + "/>"),
-                xml,
-            ),
-            "long-name": (200, envelope(f"<{'n' * 5000}/>"), xml),
-            "big-attribute": (200, envelope(f'<a v="{"x" * (11 * 1024 * 1024)}"/>'), xml),
-            "truncated": (200, ok[: len(ok) // 2], xml),
-            "not-envelope": (200, f"<Order><Secret>{SECRET}</Secret></Order>".encode(), xml),
-            "wrong-version": (
-                200,
-                envelope(ORDER_XML, "1.2"),
-                "application/soap+xml; charset=utf-8",
-            ),
-            "html-error": (
-                503,
-                f"<html><body><h1>Service Unavailable</h1>{SECRET}</body></html>".encode(),
-                "text/html",
-            ),
-            "html-200": (200, f"<html><body>{SECRET}</body></html>".encode(), "text/html"),
-            "proxy-502": (502, b"<html><body>Bad Gateway</body></html>", "text/html"),
-            "wrong-content-type": (200, secret_envelope, "application/json"),
-            "octet-stream": (200, secret_envelope, "application/octet-stream"),
-            "garbage": (200, b"\x00\xff" + SECRET.encode() + b"\x89PNG", xml),
-            "http-500-no-fault": (500, secret_envelope, xml),
-        }
-        status, body, ctype = answers[mode]
+        if mode == "ok":
+            return web.Response(body=ok, headers={"Content-Type": _XML})
+        status, body, ctype = _canned(mode, self.canary_url)
         return web.Response(status=status, body=body, headers={"Content-Type": ctype})
 
     async def _slow(self, request: web.Request, ok: bytes, arg: str | None) -> web.Response:

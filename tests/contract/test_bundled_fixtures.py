@@ -32,13 +32,15 @@ def test_every_bundled_fixture_verifies(bundled_verifier: Verifier) -> None:
 
 
 def test_every_bundled_route_has_fixtures(orders_mappings: MappingSet) -> None:
-    """Each route of the example, with a success and (where it maps faults) a fault, is recorded."""
+    """Each single-operation route of the example, with a success and (where it maps faults) a
+    fault, is recorded (composed routes make several calls per request: not recordable)."""
     recorded: dict[str, set[int]] = {}
     for directory in BUNDLED:
         meta = json.loads((directory / "fixture.json").read_text())
         recorded.setdefault(meta["route"], set()).add(meta["response"]["status"])
-    assert set(recorded) == {route.name for route in orders_mappings.routes}
-    for route in orders_mappings.routes:
+    routes = [route for route in orders_mappings.routes if not route.steps]
+    assert set(recorded) == {route.name for route in routes}
+    for route in routes:
         assert any(status < 300 for status in recorded[route.name]), route.name
         if route.errors:
             assert any(status >= 400 for status in recorded[route.name]), route.name

@@ -91,3 +91,21 @@ async def test_an_unrecorded_request_gets_a_problem_naming_the_closest_fixtures(
         "replay: no recorded GetOrder exchange matches this request; closest: get-order/"
     )
     assert "31337" in json.dumps(problem["fault"]["detail"])
+
+
+async def test_a_composed_route_is_served_from_its_steps_recordings(
+    aiohttp_server: Callable[..., Any], aiohttp_client: Callable[..., Any]
+) -> None:
+    """A route composing several operations replays from the single-operation recordings."""
+    client, backend = await _gateway_over_replay("1.1", aiohttp_server, aiohttp_client)
+    response = await client.get("/customers/1/overview")
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["customer"]["name"] == "Ada Lovelace"
+    assert [order["id"] for order in body["orders"]] == [1001, 1002]
+    assert sorted(backend.served) == [
+        "get-customer/get-customers-1",
+        "get-order/get-orders-1001",
+        "get-order/get-orders-1002",
+        "search-orders/get-orders-customerId-1",
+    ]

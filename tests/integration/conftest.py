@@ -29,9 +29,7 @@ def node_backend() -> Iterator[str]:
 
 
 @pytest.fixture
-async def gateway(
-    registry: WsdlRegistry, aiohttp_client: Callable[..., Any]
-) -> GatewayFactory:
+async def gateway(registry: WsdlRegistry, aiohttp_client: Callable[..., Any]) -> GatewayFactory:
     """Start a gateway for mapping paths with an environment; returns a test client."""
 
     async def start(

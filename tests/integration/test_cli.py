@@ -128,7 +128,7 @@ def test_check_passes_on_the_bundled_mappings() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert b"ok: 4 route(s)" in result.stdout
+    assert b"ok: 5 route(s)" in result.stdout
 
 
 def _try(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -420,7 +420,7 @@ async def test_stalled_body_is_408(gateway: GatewayFactory, env: dict[str, str])
     client = await gateway(environ=env, settings=GatewaySettings(body_timeout=0.3))
     reader, writer = await asyncio.open_connection(client.host, client.port)
     writer.write(
-        b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"cust"
+        b'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"cust'
     )
     await writer.drain()
     status_line = await asyncio.wait_for(reader.readline(), timeout=5)

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from mediator.errors import MappingError
 from mediator.gateway.exchange import Exchange
 from tests.backends.node_soap import (
     NODE_DIR,

@@ -18,12 +18,18 @@ FAULT = (
 )
 
 
-async def test_observer_gets_success_and_fault(gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]) -> None:
+async def test_observer_gets_success_and_fault(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str]
+) -> None:
     """A successful call and a fault are both observed with wire bytes, statuses and bodies."""
     backend, url = scripted
     seen: list[Exchange] = []
     client = await gateway(environ={"ORDERS_SOAP_URL": url}, observers=[seen.append])
-    backend.reply = Reply(body=envelope('<CreateOrderResponse xmlns="urn:example:orders"><OrderId>5</OrderId><Status>open</Status><Total>2</Total></CreateOrderResponse>'))
+    backend.reply = Reply(
+        body=envelope(
+            '<CreateOrderResponse xmlns="urn:example:orders"><OrderId>5</OrderId><Status>open</Status><Total>2</Total></CreateOrderResponse>'
+        )
+    )
     payload = {"customerId": 1, "lines": [{"sku": "a", "quantity": 1, "unitPrice": 2}]}
     response = await client.post("/orders", json=payload, headers={"X-Request-ID": "obs-1"})
     assert response.status == 201

@@ -36,7 +36,12 @@ async def test_document_is_valid_and_matches_real_responses(
     document = await response.json()
     validate(document)
     assert document["openapi"] == "3.1.0"
-    assert set(document["paths"]) == {"/orders/{id}", "/orders", "/customers/{id}"}
+    assert set(document["paths"]) == {
+        "/orders/{id}",
+        "/orders",
+        "/customers/{id}",
+        "/customers/{id}/overview",
+    }
     get_order = document["paths"]["/orders/{id}"]["get"]
     assert get_order["parameters"] == [
         {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -56,6 +61,7 @@ async def test_document_is_valid_and_matches_real_responses(
         ("/orders", "get", "/orders?customerId=3", 200, "application/json"),
         ("/customers/{id}", "get", "/customers/2", 200, "application/json"),
         ("/customers/{id}", "get", "/customers/abc", 400, "application/problem+json"),
+        ("/customers/{id}/overview", "get", "/customers/1/overview", 200, "application/json"),
     ]
     for template, method, url, status, ctype in cases:
         answer = await client.get(url)

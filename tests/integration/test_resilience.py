@@ -288,7 +288,7 @@ async def test_compression_bomb_keeps_memory_bounded(
     finally:
         tracemalloc.stop()
     await problem(response, 502, "upstream-invalid-response")
-    assert peak < 40 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+    assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
     assert await eventually(lambda: rig.backend.received[-1].connection_closed)
 
 
@@ -482,7 +482,7 @@ async def test_breaker_opens_answers_503_without_calling_then_probes_and_closes(
     assert len(events(logs, "upstream.circuit_opened")) == 1
 
     await asyncio.sleep(0.35)
-    rig.backend.script.append("slow")  # the probe answers after 1 s (ok)
+    rig.backend.script.append("slow/0.3")  # the probe answers, slowly
     probe = asyncio.ensure_future(client.get("/orders/7"))
     assert await eventually(lambda: rig.backend.count() == 4)
     await problem(await client.get("/orders/7"), 503, "upstream-circuit-open")
@@ -556,7 +556,6 @@ async def test_full_bulkhead_is_503_and_other_upstreams_keep_their_latency(
         before = time.monotonic()
         assert (await client.get("/healthy/orders/7")).status == 200
         latencies.append(time.monotonic() - before)
-    print('LAT', [round(x*1000,1) for x in latencies], time.monotonic() - started)
     assert time.monotonic() - started < 0.5
     assert max(latencies) < 0.25
     assert [(await task).status for task in stuck] == [200, 200, 200]

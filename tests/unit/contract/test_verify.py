@@ -70,7 +70,7 @@ def test_a_wrong_xpath_fails_with_the_wrong_value(
     changed_mappings: Changed, fixtures_copy: Path, verifier_for: Make
 ) -> None:
     """An XPath pointing at the wrong element shows the recorded and the extracted value."""
-    mappings = changed_mappings(("email: o:Email", "email: o:Name"))
+    mappings = changed_mappings(("\n            email: o:Email\n", "\n            email: o:Name\n"))
     result = _one(verifier_for(mappings, fixtures_copy), fixtures_copy, "get-order/get-orders-1001")
     assert [d.what for d in result.differences] == ["json-response"]
     assert [line for line in _diff_lines(result)[2:] if line[0] in "+-"] == [

@@ -22,11 +22,34 @@ VARIABLES = RouteVariables(path=["id"], query=["status"], headers=["x-tenant"], 
         ("{{ path.id }} {{ query.status }} {{ body.anything.deep }}", []),
         ('{{ headers["x-tenant"] }} {{ headers.get("X-Tenant") }} {{ env.TENANT }}', []),
         ("{% for line in body.lines %}{{ line.sku }}{% endfor %}", []),
-        ("{{ path.idd }}", ["template reads path.idd, which the route does not provide; path parameters: id"]),
-        ("{{ query.q }}", ["template reads query.q, which the route does not provide; query parameters (declare them under params.query): status"]),
-        ('{{ headers.get("authorization") }}', ["template reads headers.authorization, which the route does not provide; allow-listed headers (declare them under headers): x-tenant"]),
-        ("{{ env.HOME }}", ["template reads env.HOME, which the route does not provide; allow-listed environment variables (declare them under env): TENANT"]),
-        ("{{ bdy.x }}", ["template reads unknown variable 'bdy'; templates see: body, env, headers, path, query"]),
+        (
+            "{{ path.idd }}",
+            ["template reads path.idd, which the route does not provide; path parameters: id"],
+        ),
+        (
+            "{{ query.q }}",
+            [
+                "template reads query.q, which the route does not provide; query parameters (declare them under params.query): status"
+            ],
+        ),
+        (
+            '{{ headers.get("authorization") }}',
+            [
+                "template reads headers.authorization, which the route does not provide; allow-listed headers (declare them under headers): x-tenant"
+            ],
+        ),
+        (
+            "{{ env.HOME }}",
+            [
+                "template reads env.HOME, which the route does not provide; allow-listed environment variables (declare them under env): TENANT"
+            ],
+        ),
+        (
+            "{{ bdy.x }}",
+            [
+                "template reads unknown variable 'bdy'; templates see: body, env, headers, path, query"
+            ],
+        ),
     ],
 )
 def test_reference_issues(source: str, expected: list[str]) -> None:

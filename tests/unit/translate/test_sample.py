@@ -22,6 +22,7 @@ def test_bundled_example_renders_valid_requests(registry: WsdlRegistry) -> None:
         "search-orders": [],
         "create-order": [],
         "get-customer": [],
+        "customer-overview": [],
     }
 
 

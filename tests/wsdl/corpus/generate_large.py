@@ -127,8 +127,7 @@ def _operations() -> list[tuple[str, str, str]]:
                 f"Update{entity}",
                 f'<xs:element name="{entity}" type="erp:{entity}"/>'
                 '<xs:element name="Reason" type="xs:string" minOccurs="0"/>',
-                '<xs:element name="Accepted" type="xs:boolean"/>'
-                '<xs:element ref="erp:AuditStamp"/>',
+                '<xs:element name="Accepted" type="xs:boolean"/><xs:element ref="erp:AuditStamp"/>',
             )
         )
     return operations
