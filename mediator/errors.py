@@ -15,7 +15,13 @@
     │   └── UpstreamOverloadedError  the gateway did not call the upstream, to protect it
     │       ├── CircuitOpenError     its circuit breaker is open
     │       └── BulkheadFullError    too many calls to it are in flight and waiting
-    └── ClientError                  the client's request is wrong (bad JSON, bad parameter)
+    ├── ClientError                  the client's request is wrong (bad JSON, bad parameter)
+    ├── FixtureError                 a contract fixture cannot be read (mediator.contract.fixture)
+    ├── JobStoreError                the job store failed (mediator.jobs.store)
+    └── StepFailedError              a required step of a composed route failed
+                                     (mediator.gateway.composer; carries the step's error)
+
+The last three live in their own layer, which alone raises them.
 
 Foreign exceptions (lxml, Jinja, zeep, aiohttp) are converted once, where they arise, with
 ``raise ... from exc``. The gateway maps this tree to RFC 9457 problem responses.

@@ -54,7 +54,16 @@ def load(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
     issues = [
         MappingIssue(route.file, route.line, 1, f"{route.method} {route.path}: request", message)
         for route in mappings.routes
+        if not route.steps
         for message in sample_request_issues(route)
+    ]
+    issues += [
+        MappingIssue(
+            route.file, step.line, 1, f"{route.method} {route.path}: steps.{step.name}", message
+        )
+        for route in mappings.routes
+        for step in route.steps
+        for message in sample_request_issues(step.call)
     ]
     if issues:
         raise MappingError(issues)

@@ -27,12 +27,8 @@ from mediator.gateway.tracing import configure_tracer_provider, otel_available
 from mediator.jobs.settings import add_job_arguments, job_settings_from
 from mediator.log import configure_logging, get_logger
 from mediator.mapping.model import MappingSet
-from mediator.mapping.security import (
-    MtlsConfig,
-    SecurityConfig,
-    load_security_config,
-    security_issues,
-)
+from mediator.mapping.security_check import security_issues
+from mediator.mapping.security_file import MtlsConfig, SecurityConfig, load_security_config
 from mediator.mapping.values import parse_duration, parse_size
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]

@@ -28,17 +28,18 @@ import structlog
 from aiohttp import web
 
 from mediator.gateway.limits import check_request_head
+from mediator.gateway.metrics import record_rate_limit_rejection
 from mediator.gateway.problems import problem_response
 from mediator.gateway.ratelimit import BucketStore, RateLimiter, StoreUnavailableError
 from mediator.gateway.state import request_state
 from mediator.log import get_logger
 from mediator.mapping.model import Route
-from mediator.mapping.security import (
+from mediator.mapping.route_security import RouteAuth
+from mediator.mapping.security_file import (
     JsonLimits,
     JwtConfig,
     MtlsConfig,
     RateLimitConfig,
-    RouteAuth,
     SecurityConfig,
     effective_auth,
 )
@@ -525,6 +526,7 @@ class FrontDoor:
         if decision.allowed:
             return None
         _log.info("ratelimit.request_refused", retry_after_s=decision.retry_after)
+        record_rate_limit_rejection(request.app, route.name)
         return problem_response(
             "too-many-requests",
             429,

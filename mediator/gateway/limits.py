@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from mediator.errors import ClientError
-from mediator.mapping.security import JsonLimits
+from mediator.mapping.security_file import JsonLimits
 
 __all__ = [
     "DEFAULT_LIMITS",

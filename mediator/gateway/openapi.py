@@ -193,18 +193,52 @@ def _operation(route: Route) -> dict[str, Any]:
         "502": _problem("The SOAP service failed, was unreachable or answered unusably."),
         "504": _problem("The SOAP service did not answer in time."),
     }
-    for rule in route.errors:
+    rules = [*route.errors, *(rule for step in route.steps for rule in step.call.errors)]
+    for rule in rules:
         responses.setdefault(str(rule.status), _problem(rule.title or f"SOAP fault: {rule.source}"))
+    if route.mode != "sync":
+        responses["202"] = {
+            "description": (
+                "Accepted as an asynchronous job"
+                + (
+                    " (when the client sends `Prefer: respond-async`)"
+                    if route.mode == "both"
+                    else ""
+                )
+                + "; poll the `Location` URL (`GET /jobs/{id}`) for the result."
+            ),
+            "headers": {
+                "Location": {"schema": {"type": "string"}},
+                "Retry-After": {"schema": {"type": "integer"}},
+            },
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    if route.auth is None or not route.auth.public:
+        responses["401"] = _problem("Authentication is required (when the gateway requires it).")
+        if route.auth is not None and (route.auth.scopes or route.auth.claims):
+            responses["403"] = _problem("The client lacks a required scope or claim.")
+    if route.rate_limits:
+        responses["429"] = _problem("Too many requests; see Retry-After and RateLimit headers.")
+    if route.steps:
+        calls = ", ".join(
+            f"`{step.name}` → `{step.call.operation.name}` of `{step.call.upstream.service}`"
+            for step in route.steps
+        )
+        description = f"Composed of steps {calls} (mapped in `{route.file}`)."
+        tag = route.steps[0].call.upstream.service
+    else:
+        description = (
+            f"Calls SOAP operation `{route.operation.name}` of `{route.upstream.service}`"
+            f" (mapped in `{route.file}`)."
+        )
+        tag = route.upstream.service
     operation: dict[str, Any] = {
         "operationId": camel_case(
             route.name.replace(" ", "_").replace("/", "_").replace("{", "").replace("}", "")
         ),
         "summary": route.summary or f"{route.operation.name} ({route.upstream.service})",
-        "description": (
-            f"Calls SOAP operation `{route.operation.name}` of `{route.upstream.service}`"
-            f" (mapped in `{route.file}`)."
-        ),
-        "tags": [route.upstream.service],
+        "description": description,
+        "tags": [tag],
         "responses": responses,
     }
     parameters = [_parameter(spec) for spec in route.params]

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mediator.log import get_logger
-from mediator.mapping.security import RateLimitConfig, RateLimitRule
+from mediator.mapping.route_security import RateLimitRule
+from mediator.mapping.security_file import RateLimitConfig
 
 __all__ = [
     "BUCKET_SCRIPT",

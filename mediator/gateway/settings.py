@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediator.jobs.settings import JobSettings
-from mediator.mapping.security import SecurityConfig
+from mediator.mapping.security_file import SecurityConfig
 
 __all__ = ["GatewaySettings"]
 

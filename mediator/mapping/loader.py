@@ -16,6 +16,7 @@ from typing import Any, cast
 from jinja2 import Environment, Template, TemplateSyntaxError
 
 from mediator.errors import MappingError, MappingIssue
+from mediator.mapping.credentials import SERVICE_SECURITY_KEYS, compile_credentials, compile_tls
 from mediator.mapping.issues import IssueSink, dotted
 from mediator.mapping.model import (
     PARAM_KINDS,
@@ -37,15 +38,12 @@ from mediator.mapping.resilience import (
     compile_upstream_policy,
 )
 from mediator.mapping.response_plan import Naming, absent_value, compile_response
-from mediator.mapping.security import (
+from mediator.mapping.route_security import (
     ROUTE_SECURITY_KEYS,
-    SERVICE_SECURITY_KEYS,
-    clear_secret_issues,
-    compile_credentials,
     compile_rate_limits,
     compile_route_auth,
-    compile_tls,
 )
+from mediator.mapping.secrets import clear_secret_issues
 from mediator.mapping.service_info import DescribeWsdl, ElementInfo, OperationInfo, WsdlInfo
 from mediator.mapping.steps import FileScope, PendingSteps, composed_route, link_steps
 from mediator.mapping.templating import DATA_ENV, XML_ENV, compile_expression, compile_leaf

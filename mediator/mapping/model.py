@@ -13,7 +13,8 @@ from typing import Any, Literal, TypeAlias
 from jinja2 import Template
 from lxml import etree
 
-from mediator.mapping.security import Credentials, RateLimitRule, RouteAuth, UpstreamTls
+from mediator.mapping.credentials import Credentials, UpstreamTls
+from mediator.mapping.route_security import RateLimitRule, RouteAuth
 from mediator.mapping.service_info import ElementInfo, OperationInfo, PortInfo
 from mediator.mapping.templating import CompiledExpression
 

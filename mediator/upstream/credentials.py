@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from mediator.errors import RenderError
+from mediator.mapping.credentials import WsSecurity
 from mediator.mapping.model import Upstream
-from mediator.mapping.security import WsSecurity
 from mediator.translate.envelope import SOAP_ENV_BY_VERSION
 from mediator.translate.xmlsafe import XMLRejected, parse_xml
 

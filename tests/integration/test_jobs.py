@@ -29,7 +29,7 @@ from mediator.gateway.settings import GatewaySettings
 from mediator.jobs.callbacks import SIGNATURE_HEADER, verify_signature
 from mediator.jobs.settings import JobSettings
 from mediator.mapping.loader import load_mappings
-from mediator.mapping.security import ApiKey, ApiKeyConfig, SecurityConfig
+from mediator.mapping.security_file import ApiKey, ApiKeyConfig, SecurityConfig
 from mediator.upstream.wsdl import WsdlRegistry
 from tests.backends.scripted import envelope
 from tests.conftest import WSDL_DIR

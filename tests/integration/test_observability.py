@@ -535,6 +535,26 @@ def test_workers_share_metrics(
         )
 
 
+def test_serve_flags_switch_endpoints(
+    tmp_path: Path, serve_processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """``--dev`` serves explain traces; ``--no-metrics`` removes /metrics."""
+    env = {**os.environ, "ORDERS_SOAP_URL": f"http://127.0.0.1:{closed_port()}/orders"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = _free_port()
+    serve_processes.append(_serve(port, env, MAPPINGS_DIR, "--dev", "--no-metrics"))
+    base = f"http://127.0.0.1:{port}"
+    _wait_ready(f"{base}/readyz", serve_processes[0])
+    assert _get(f"{base}/metrics")[0] == 404
+    request = urllib.request.Request(f"{base}/orders/1", headers={"X-Request-ID": "flag-1"})
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=5)
+    status, text = _get(f"{base}/_mediator/traces/flag-1")
+    assert status == 200
+    assert json.loads(text)["response"]["status"] == 502
+    assert json.loads(_get(f"{base}/_mediator/traces")[1])["capacity"] == 100
+
+
 # -- health ---------------------------------------------------------------------------------
 
 
@@ -674,6 +694,21 @@ async def test_tracing_is_off_by_default(
     assert client.server.app[OBSERVABILITY_KEY].tracer is None
     assert (await client.get("/orders/7")).status == 200
     assert "traceparent" not in backend.received[-1].headers
+
+
+async def test_otel_setting_uses_the_global_provider(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], tmp_path: Path
+) -> None:
+    """``otel`` on with no provider configured in the process (the API's no-op default)
+    traces nothing and changes no answer."""
+    pytest.importorskip("opentelemetry")
+    backend, url = scripted
+    backend.reply = Reply(body=envelope(ORDER_XML))
+    client = await secured_gateway(gateway, tmp_path, url, settings=GatewaySettings(otel=True))
+    assert client.server.app[OBSERVABILITY_KEY].tracer is not None
+    assert (await client.get("/orders/7")).status == 200
+    backend.reply = Reply(body=envelope(SERVER_FAULT), status=500)
+    assert (await client.get("/orders/7")).status == 502
 
 
 # -- explain traces -----------------------------------------------------------------------

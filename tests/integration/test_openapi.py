@@ -92,3 +92,30 @@ async def test_docs_page_uses_local_assets_only(gateway: GatewayFactory) -> None
     text = await response.text()
     assert "openapi.json" in text
     assert "http://" not in text and "https://" not in text
+
+
+async def test_composed_and_async_routes_are_described(registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A composed route lists its steps and their fault statuses; an async route documents 202."""
+    from mediator.gateway.openapi import build_openapi
+    from mediator.mapping.loader import load_mappings
+    from tests.conftest import MAPPINGS_DIR, WSDL_DIR
+
+    text = (
+        (MAPPINGS_DIR / "orders.yaml")
+        .read_text()
+        .replace("    name: create-order\n", "    name: create-order\n    mode: both\n")
+    )
+    (tmp_path / "orders.yaml").write_text(text)
+    document = build_openapi(
+        load_mappings([tmp_path], describe=registry.describe, wsdl_dir=WSDL_DIR, environ={})
+    )
+    validate(document)
+    overview = document["paths"]["/customers/{id}/overview"]["get"]
+    assert overview["description"].startswith(
+        "Composed of steps `customer` → `GetCustomer` of `OrderService`"
+    )
+    assert overview["responses"]["404"]["description"] == "Customer not found"
+    create = document["paths"]["/orders"]["post"]
+    assert "Prefer: respond-async" in create["responses"]["202"]["description"]
+    assert set(create["responses"]["202"]["headers"]) == {"Location", "Retry-After"}
+    assert "202" not in document["paths"]["/orders/{id}"]["get"]["responses"]

@@ -36,7 +36,7 @@ from mediator.gateway.auth import server_ssl_context
 from mediator.gateway.settings import GatewaySettings
 from mediator.log import redact_secrets
 from mediator.mapping.loader import load_mappings
-from mediator.mapping.security import load_security_config
+from mediator.mapping.security_file import load_security_config
 from mediator.upstream.credentials import WSSE, WSU, password_digest
 from mediator.upstream.wsdl import WsdlRegistry
 from tests.backends.node_soap import (
@@ -345,6 +345,14 @@ async def test_rate_limit_boundary_429_and_headers(
         assert refused.headers["Retry-After"] == "30"
         assert refused.headers["RateLimit"].startswith('"route";r=0;')
         assert len(scripted.received) == 2
+        metrics = await (await client.get("/metrics")).text()
+        assert 'mediator_rate_limit_rejections_total{route="' in metrics
+        rejected = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("mediator_rate_limit_rejections_total{")
+        ]
+        assert [line.rsplit(" ", 1)[1] for line in rejected] == ["1.0"]
     finally:
         await client.close()
 

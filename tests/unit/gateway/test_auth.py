@@ -32,19 +32,18 @@ from mediator.gateway.auth import (
 from mediator.mapping import security as security_module
 from mediator.mapping.issues import IssueSink
 from mediator.mapping.loader import load_mappings
-from mediator.mapping.security import (
+from mediator.mapping.route_security import RouteAuth, compile_route_auth
+from mediator.mapping.secrets import Secret
+from mediator.mapping.security_check import security_issues
+from mediator.mapping.security_file import (
     ApiKey,
     ApiKeyConfig,
     JwtConfig,
     MtlsClient,
     MtlsConfig,
-    RouteAuth,
-    Secret,
     SecurityConfig,
-    compile_route_auth,
     effective_auth,
     load_security_config,
-    security_issues,
 )
 from mediator.upstream.wsdl import WsdlRegistry
 from tests.conftest import REPO, WSDL_DIR

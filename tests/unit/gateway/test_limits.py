@@ -19,7 +19,7 @@ from mediator.gateway.limits import (
     check_text,
     sanitize_header_value,
 )
-from mediator.mapping.security import JsonLimits
+from mediator.mapping.security_file import JsonLimits
 from mediator.translate.jsonio import loads_strict
 
 LIMITS = JsonLimits(

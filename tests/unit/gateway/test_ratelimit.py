@@ -14,12 +14,8 @@ from mediator.gateway.ratelimit import (
     StoreUnavailableError,
 )
 from mediator.mapping.issues import IssueSink
-from mediator.mapping.security import (
-    RateLimitConfig,
-    RateLimitRule,
-    compile_rate_limits,
-    parse_rate,
-)
+from mediator.mapping.route_security import RateLimitRule, compile_rate_limits, parse_rate
+from mediator.mapping.security_file import RateLimitConfig
 
 
 class Clock:

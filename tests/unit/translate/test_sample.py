@@ -50,3 +50,17 @@ def test_placeholder_is_permissive() -> None:
     assert value.anything.deeper["x"] == "1"
     assert list(value) == ["1"]
     assert value.get("k") == "1"
+
+
+def test_composed_steps_are_checked_like_routes(registry: WsdlRegistry) -> None:
+    """Each step of a composed route renders from sample data and is checked on its own."""
+    mappings = load_mappings([CASES], describe=registry.describe, wsdl_dir=WSDL_DIR, environ={})
+    composed = next(route for route in mappings.routes if route.steps)
+    found = {step.name: sample_request_issues(step.call) for step in composed.steps}
+    assert found == {
+        "good": [],
+        "broken": [
+            "GetOrder/Order: not an element of GetOrder; expected one of: OrderId",
+            "GetOrder: required element OrderId is missing",
+        ],
+    }

@@ -19,15 +19,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from mediator.mapping.issues import IssueSink
-from mediator.mapping.security import (
+from mediator.mapping.credentials import (
     BasicAuth,
     Credentials,
-    Secret,
     WsSecurity,
     compile_credentials,
     compile_tls,
 )
+from mediator.mapping.issues import IssueSink
+from mediator.mapping.secrets import Secret
 from mediator.translate.envelope import SOAP11_ENV, SOAP12_ENV
 from mediator.upstream.credentials import (
     PASSWORD_DIGEST,
