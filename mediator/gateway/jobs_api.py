@@ -27,7 +27,12 @@ from aiohttp import web
 
 from mediator.errors import ClientError
 from mediator.gateway.auth import IDENTITY_KEY, AuthError, Identity, client_context
-from mediator.gateway.metrics import set_job_queue_depth
+from mediator.gateway.metrics import (
+    record_job_callback,
+    record_job_finished,
+    record_job_retry,
+    set_job_queue_depth,
+)
 from mediator.gateway.middlewares import _problem
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, request_state
@@ -122,18 +127,20 @@ class _GatewayJobMetrics:
         self._app = app
 
     def job_finished(self, *, route: str, outcome: str, seconds: float, attempts: int) -> None:
-        """Call site for job duration/outcome series: ``mediator.gateway.metrics`` has none
-        yet; the ``jobs.job_finished`` log line carries them meanwhile."""
+        """A job ended: ``mediator_job_duration_seconds`` by route and outcome."""
+        record_job_finished(self._app, route, outcome, seconds)
 
     def job_retried(self, *, route: str, reason: str) -> None:
-        """Call site for a job retry counter (none in ``mediator.gateway.metrics`` yet)."""
+        """A job attempt is retried: ``mediator_job_retries``."""
+        record_job_retry(self._app, route, reason)
 
     def queue_depth(self, depth: Mapping[str, int]) -> None:
         """Jobs waiting (queued or retrying) as ``mediator_job_queue_depth``."""
         set_job_queue_depth(self._app, depth.get("queued", 0) + depth.get("retrying", 0))
 
     def callback_attempted(self, *, outcome: str) -> None:
-        """Call site for a webhook delivery counter (none in the metrics module yet)."""
+        """A webhook delivery was attempted: ``mediator_job_callbacks`` by outcome."""
+        record_job_callback(self._app, outcome)
 
 
 def _status_url(job_id: str) -> str:

@@ -60,6 +60,9 @@ __all__ = [
     "mark_process_dead",
     "multiprocess_dir",
     "prepare_multiprocess",
+    "record_job_callback",
+    "record_job_finished",
+    "record_job_retry",
     "record_rate_limit_rejection",
     "set_job_queue_depth",
     "upstream_label",
@@ -73,6 +76,7 @@ CIRCUIT_STATES: Final[Mapping[str, int]] = {"closed": 0, "half_open": 1, "open":
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 _FAULT_CODE_MAX = 40
 _USERINFO = re.compile(r"://[^/@]*@")
@@ -262,6 +266,25 @@ class GatewayMetrics:
             registry=registry,
             multiprocess_mode="livemostrecent",
         )
+        self.job_duration = Histogram(
+            "mediator_job_duration_seconds",
+            "Time from a job's submission to its end, by route and outcome.",
+            ["route", "outcome"],
+            buckets=_JOB_BUCKETS,
+            registry=registry,
+        )
+        self.job_retries = Counter(
+            "mediator_job_retries",
+            "Job attempts retried after a retryable failure, by route and reason.",
+            ["route", "reason"],
+            registry=registry,
+        )
+        self.job_callbacks = Counter(
+            "mediator_job_callbacks",
+            "Webhook deliveries attempted on job completion, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
         if self.multiprocess is None:
             for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
                 registry.register(collector)
@@ -420,6 +443,27 @@ def record_rate_limit_rejection(app: web.Application, route: str) -> None:
     metrics = app.get(METRICS_KEY)
     if metrics is not None:
         metrics.rate_limited.labels(route).inc()
+
+
+def record_job_finished(app: web.Application, route: str, outcome: str, seconds: float) -> None:
+    """Count one finished job (succeeded, failed, cancelled) with its duration."""
+    metrics = app.get(METRICS_KEY)
+    if metrics is not None:
+        metrics.job_duration.labels(route, outcome).observe(seconds)
+
+
+def record_job_retry(app: web.Application, route: str, reason: str) -> None:
+    """Count one job attempt retried after a retryable failure."""
+    metrics = app.get(METRICS_KEY)
+    if metrics is not None:
+        metrics.job_retries.labels(route, reason).inc()
+
+
+def record_job_callback(app: web.Application, outcome: str) -> None:
+    """Count one webhook delivery attempt (``delivered``, ``failed``…)."""
+    metrics = app.get(METRICS_KEY)
+    if metrics is not None:
+        metrics.job_callbacks.labels(outcome).inc()
 
 
 def set_job_queue_depth(app: web.Application, depth: int, queue: str = "default") -> None:

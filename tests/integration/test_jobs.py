@@ -490,8 +490,8 @@ async def test_connect_errors_are_retried_until_the_service_is_up(
 async def test_queue_depth_durations_and_outcomes_are_observable(
     start_gateway: GatewayStarter,
 ) -> None:
-    """Logs carry submissions, each job's outcome and duration, and the queue depth; the
-    queue depth is also a Prometheus gauge."""
+    """Logs carry submissions, each job's outcome and duration, and the queue depth; queue
+    depth, durations and outcomes are also Prometheus series."""
     client = await start_gateway()
     with capture_logs() as logs:
         response = await client.post(
@@ -506,6 +506,10 @@ async def test_queue_depth_durations_and_outcomes_are_observable(
     assert {"queued", "running", "retrying"} <= set(events["jobs.queue_depth"])
     metrics = await (await client.get("/metrics")).text()
     assert "mediator_job_queue_depth" in metrics
+    assert (
+        'mediator_job_duration_seconds_count{outcome="succeeded",route="create-order"} 1.0'
+        in metrics
+    )
 
 
 # -- kill -9 of a real `mediator serve` ---------------------------------------------------
