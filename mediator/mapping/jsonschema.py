@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mediator.mapping import loader, resilience, response_plan, security, steps
+from mediator.mapping import credentials, loader, resilience, response_plan, route_security, steps
 from mediator.mapping.model import FIELD_KINDS, PARAM_KINDS, ROUTE_MODES
 
 __all__ = ["SCHEMA_ID", "mapping_schema", "undescribed_keys"]
@@ -254,8 +254,8 @@ _FRAGMENTS: dict[str, dict[str, dict[str, Any]]] = {
         "methods": {
             "description": "the authentication methods accepted",
             "anyOf": [
-                {"enum": list(security.AUTH_METHODS)},
-                {"type": "array", "items": {"enum": list(security.AUTH_METHODS)}},
+                {"enum": list(route_security.AUTH_METHODS)},
+                {"type": "array", "items": {"enum": list(route_security.AUTH_METHODS)}},
             ],
         },
     },
@@ -312,12 +312,12 @@ _KEY_SETS: dict[str, Iterable[str]] = {
     "defaults": loader._DEFAULTS_KEYS,
     "service": loader._SERVICE_KEYS,
     "retries": resilience.RETRY_KEYS,
-    "credentials": security.CREDENTIALS_KEYS,
-    "ws_security": security.WS_SECURITY_KEYS,
-    "basic": security.BASIC_KEYS,
-    "tls": security.TLS_KEYS,
-    "auth": security.AUTH_KEYS,
-    "rate_limit": security.RATE_LIMIT_KEYS,
+    "credentials": credentials.CREDENTIALS_KEYS,
+    "ws_security": credentials.WS_SECURITY_KEYS,
+    "basic": credentials.BASIC_KEYS,
+    "tls": credentials.TLS_KEYS,
+    "auth": route_security.AUTH_KEYS,
+    "rate_limit": route_security.RATE_LIMIT_KEYS,
     "circuit_breaker": resilience.BREAKER_KEYS,
     "route": loader._ROUTE_KEYS,
     "step": steps.STEP_KEYS,

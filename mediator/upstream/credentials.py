@@ -2,7 +2,7 @@
 or PasswordDigest, with nonce and created) and Timestamp, HTTP Basic, and TLS (CA bundle,
 verification, client certificate).
 
-Secrets were read at load (:class:`~mediator.mapping.security.Secret`); here they are only
+Secrets were read at load (:class:`~mediator.mapping.secrets.Secret`); here they are only
 put on the wire. A fresh nonce and timestamp are made for every try, so a retried request is
 never a replay. See docs/security.md.
 """

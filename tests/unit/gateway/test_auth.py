@@ -29,7 +29,7 @@ from mediator.gateway.auth import (
     JwksKeys,
     authorize,
 )
-from mediator.mapping import security as security_module
+from mediator.mapping import credentials, route_security, security_file
 from mediator.mapping.issues import IssueSink
 from mediator.mapping.loader import load_mappings
 from mediator.mapping.route_security import RouteAuth, compile_route_auth
@@ -517,20 +517,20 @@ def test_insecure_tls_and_cleartext_credentials_need_flags() -> None:
 
 SECURITY_DOC = (REPO / "docs" / "security.md").read_text()
 DOCUMENTED_KEYS = sorted(
-    security_module.SERVICE_SECURITY_KEYS
-    | security_module.ROUTE_SECURITY_KEYS
-    | security_module.CREDENTIALS_KEYS
-    | security_module.WS_SECURITY_KEYS
-    | security_module.BASIC_KEYS
-    | security_module.TLS_KEYS
-    | security_module.AUTH_KEYS
-    | security_module.RATE_LIMIT_KEYS
-    | security_module.SECURITY_FILE_KEYS
-    | security_module.API_KEY_KEYS
-    | security_module.JWT_KEYS
-    | security_module.MTLS_KEYS
-    | security_module.RATE_LIMITS_KEYS
-    | security_module.LIMITS_KEYS
+    credentials.SERVICE_SECURITY_KEYS
+    | route_security.ROUTE_SECURITY_KEYS
+    | credentials.CREDENTIALS_KEYS
+    | credentials.WS_SECURITY_KEYS
+    | credentials.BASIC_KEYS
+    | credentials.TLS_KEYS
+    | route_security.AUTH_KEYS
+    | route_security.RATE_LIMIT_KEYS
+    | security_file.SECURITY_FILE_KEYS
+    | security_file.API_KEY_KEYS
+    | security_file.JWT_KEYS
+    | security_file.MTLS_KEYS
+    | security_file.RATE_LIMITS_KEYS
+    | security_file.LIMITS_KEYS
 )
 
 
