@@ -13,12 +13,12 @@ from lxml import etree
 from mediator.cli.common import load, print_issues
 from mediator.errors import ClientError, Fault, MappingError, MediatorError
 from mediator.gateway.composer import StepFailedError, StepRunner, StepTrace
-from mediator.gateway.faults import fault_status
 from mediator.gateway.router import path_pattern
 from mediator.mapping.model import MappingSet, Route
 from mediator.translate.compose import compose_response
 from mediator.translate.context import build_context
 from mediator.translate.envelope import read_envelope
+from mediator.translate.fault_rules import fault_status
 from mediator.translate.jsonio import dumps, loads_strict
 from mediator.translate.request import render_request
 from mediator.translate.response import Trace, extract_response

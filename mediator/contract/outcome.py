@@ -24,27 +24,20 @@ from mediator.contract.rules import JsonRule
 from mediator.errors import ExtractError, Fault, UpstreamError, UpstreamProtocolError
 from mediator.log import get_logger
 from mediator.mapping.model import Route
+from mediator.translate.fault_rules import fault_status
 from mediator.translate.response import extract_response
 from mediator.types import TransportResponse
 from mediator.upstream.client import SoapClient
 from mediator.upstream.wsdl import WsdlRegistry
 
 __all__ = [
-    "CLIENT_FAULT_STATUS",
-    "DEFAULT_FAULT_STATUS",
     "Outcome",
     "RecordedTransport",
-    "default_fault_status",
-    "fault_context",
-    "fault_status",
     "mapped_outcome",
     "recorded_outcome",
     "run_now",
 ]
 
-DEFAULT_FAULT_STATUS = 502
-CLIENT_FAULT_STATUS = 422
-CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})
 _PROBLEM = "urn:mediator:problem:"
 _FAULT_TYPE = f"{_PROBLEM}upstream-fault"
 
@@ -103,45 +96,6 @@ def run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
         return result
     coroutine.close()
     raise RuntimeError("the coroutine waited for I/O; only immediate coroutines can run here")
-
-
-def fault_context(fault: Fault) -> dict[str, Any]:
-    """The ``fault`` variable ``errors[].when`` expressions see (as the gateway builds it)."""
-    return {
-        "code": fault.code,
-        "subcodes": list(fault.subcodes),
-        "subcode": fault.subcodes[0] if fault.subcodes else None,
-        "string": fault.string,
-        "reason": fault.string,
-        "actor": fault.actor,
-        "detail": fault.detail,
-        "soap_version": fault.soap_version,
-        "http_status": fault.http_status,
-    }
-
-
-def fault_status(route: Route, fault: Fault) -> tuple[int, str | None]:
-    """The status and title of the route's first ``errors`` rule that holds; without one,
-    422 for a ``Client``/``Sender`` fault and 502 for any other.
-
-    The same decision as ``mediator.gateway.faults.fault_status`` (a test keeps them equal);
-    the contract layer cannot import the gateway.
-    """
-    context = {"fault": fault_context(fault)}
-    for rule in route.errors:
-        try:
-            matched = bool(rule.when(**context))
-        except Exception:  # a rule that cannot be evaluated for this fault does not match
-            _log.debug("contract.fault_rule_failed", rule=rule.source)
-            continue
-        if matched:
-            return rule.status, rule.title
-    return default_fault_status(fault), None
-
-
-def default_fault_status(fault: Fault) -> int:
-    """422 for a fault blaming the request (``Client``, ``Sender``), 502 for any other."""
-    return CLIENT_FAULT_STATUS if fault.code in CLIENT_FAULT_CODES else DEFAULT_FAULT_STATUS
 
 
 def _fault_outcome(route: Route, fault: Fault) -> Outcome:

@@ -26,11 +26,11 @@ from mediator.errors import (
     UpstreamUnavailable,
 )
 from mediator.gateway.exchange import OBSERVERS_KEY, Exchange, Observer
-from mediator.gateway.faults import fault_status
 from mediator.gateway.observe import OBSERVABILITY_KEY
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, bind_state, request_state
 from mediator.log import get_logger
+from mediator.translate.fault_rules import fault_status
 
 __all__ = ["REQUEST_ID_HEADER", "problem_middleware", "request_context_middleware"]
 

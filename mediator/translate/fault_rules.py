@@ -1,5 +1,8 @@
 """Maps a SOAP Fault to the HTTP status a route's ``errors`` rules choose for it.
 
+The one place this decision is made: the gateway, ``mediator try``, contract verification
+and jobs all call :func:`fault_status`.
+
 Without a matching rule, a fault blaming the request (SOAP 1.1 ``Client``, SOAP 1.2
 ``Sender``) is a 422: the upstream understood the call and refused it, so repeating it
 unchanged will not help. Every other fault (``Server``, ``Receiver``, ``VersionMismatch``,
@@ -27,7 +30,7 @@ DEFAULT_FAULT_STATUS = 502
 CLIENT_FAULT_STATUS = 422
 CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})
 
-_log = get_logger("mediator.gateway")
+_log = get_logger("mediator.translate")
 
 
 def fault_context(fault: Fault) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def fault_status(route: Route | None, fault: Fault) -> tuple[int, str | None]:
         try:
             matched = bool(rule.when(**context))
         except Exception as exc:  # a rule that cannot be evaluated for this fault does not match
-            _log.warning("gateway.fault_rule_failed", rule=rule.source, error=type(exc).__name__)
+            _log.warning("translate.fault_rule_failed", rule=rule.source, error=type(exc).__name__)
             continue
         if matched:
             return rule.status, rule.title
