@@ -17,12 +17,14 @@ Idempotency-Keys are scoped to the client too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from mediator.errors import ClientError
@@ -165,30 +167,60 @@ class JobsApi:
         self.settings = settings
         self.service: JobService | None = None
         self._runtime = runtime
+        self._app: web.Application | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._starting = asyncio.Lock()
         self._routes: tuple[object, dict[str, tuple[Route, SoapClient]]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
-        """Cleanup context: open the store, recover, run workers until the app stops."""
-        session = create_session() if self.settings.callback_allow else None
-        service = JobService(
-            self.settings,
-            lookup=self._lookup,
-            problems=render_job_problem,
-            status_url=_status_url,
-            callback_transport=HttpTransport(session) if session is not None else None,
-            metrics=_GatewayJobMetrics(app),
+        """Cleanup context: run the job service while the app runs.
+
+        The store is opened (and unfinished jobs recovered) at start-up when any route can
+        answer asynchronously, when the store is Redis, or when a SQLite store already exists;
+        otherwise on the first asynchronous request, so a gateway without async routes never
+        writes a job database.
+        """
+        self._app = app
+        table = self._runtime.table
+        wanted = (
+            self.settings.store == "redis"
+            or (table is not None and any(r.mode != "sync" for r in table.mappings.routes))
+            or (
+                self.settings.data_dir is not None and (self.settings.data_dir / "jobs.db").exists()
+            )
         )
         try:
-            await service.start()
-            self.service = service
+            if wanted:
+                await self._start()
             yield
         finally:
-            self.service = None
-            await service.stop()
-            if session is not None:
-                await session.close()
+            service, self.service = self.service, None
+            if service is not None:
+                await service.stop()
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+
+    async def _start(self) -> JobService:
+        async with self._starting:
+            if self.service is not None:
+                return self.service
+            if self._app is None:
+                raise _Unavailable()
+            self._session = create_session() if self.settings.callback_allow else None
+            service = JobService(
+                self.settings,
+                lookup=self._lookup,
+                problems=render_job_problem,
+                status_url=_status_url,
+                callback_transport=HttpTransport(self._session) if self._session else None,
+                metrics=_GatewayJobMetrics(self._app),
+            )
+            await service.start()
+            self.service = service
+            return service
 
     def _lookup(self, key: str) -> tuple[Route, SoapClient] | None:
         """The route with this key in the table served now (reloads included)."""
@@ -264,7 +296,8 @@ class JobsApi:
             callback_url=self._callback_url(request),
         )
         try:
-            result = await self._service().submit(new)
+            service = self.service or await self._start()
+            result = await service.submit(new)
         except (JobStoreError, _Unavailable) as exc:
             return _unavailable(request, state, exc)
         if result.conflict:
@@ -320,7 +353,9 @@ class JobsApi:
         state = request_state(request)
         job_id = request.match_info["job_id"]
         try:
-            job = await self._service().get(job_id) if _JOB_ID.match(job_id) else None
+            # Before the store is opened no job exists: unknown ids are 404 as usual.
+            known = self.service is not None and _JOB_ID.match(job_id)
+            job = await self._service().get(job_id) if known else None
         except (JobStoreError, _Unavailable) as exc:
             return _unavailable(request, state, exc)
         if job is None or (job.owner is not None and job.owner != await self._poller(request)):

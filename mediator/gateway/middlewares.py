@@ -84,7 +84,8 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
             status=status,
             route=route.name if route else None,
             operation=route.operation.name if route else None,
-            upstream_status=state.upstream_status,
+            upstream_status=state.upstream_status
+            or (state.wire.response_status if state.wire else None),
             upstream_attempts=state.wire.attempts if state.wire else None,
             duration_ms=round(elapsed * 1000, 3),
             **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},

@@ -402,6 +402,19 @@ async def test_one_access_line_per_request(
     assert "s3cr3t" not in str(logs)
 
 
+async def test_access_line_of_a_fault_carries_the_upstream_status(
+    gateway: GatewayFactory, scripted: tuple[ScriptedBackend, str], env: dict[str, str]
+) -> None:
+    """A fault answered with HTTP 500 logs upstream_status 500 next to the client's status."""
+    backend, _ = scripted
+    backend.reply = Reply(body=envelope(FAULT11), status=500)
+    client = await gateway(environ=env)
+    with capture_logs() as logs:
+        response = await client.get("/orders/7")
+    line = next(entry for entry in logs if entry["event"] == "gateway.request_handled")
+    assert (line["status"], line["upstream_status"]) == (response.status, 500)
+
+
 def _with_timeout(tmp_path: Any, timeout: str) -> Any:
     from tests.conftest import MAPPINGS_DIR
 

@@ -663,3 +663,38 @@ async def test_kill_9_recovery_with_the_sqlite_store(
         "succeeded",
     ]
     assert orders.calls == Counter({"once": 1, "idem": 2, "q0": 1, "q1": 1})
+
+
+async def test_no_job_store_without_async_routes(
+    registry: WsdlRegistry, aiohttp_client: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A gateway whose routes are all synchronous never opens (or writes) a job store, and
+    answers unknown job ids with 404; with an async route the store is opened at start-up."""
+    from tests.conftest import MAPPINGS_DIR
+
+    sync_only = load_mappings(
+        [MAPPINGS_DIR], describe=registry.describe, wsdl_dir=WSDL_DIR, environ={}
+    )
+    settings = GatewaySettings(jobs=JobSettings(data_dir=tmp_path / "data"))
+    client = await aiohttp_client(
+        TestServer(create_app(sync_only, registry=registry, settings=settings))
+    )
+    response = await client.get("/jobs/0123456789abcdef0123456789abcdef")
+    assert response.status == 404
+    assert not (tmp_path / "data").exists()
+    await client.close()
+
+    text = (
+        (MAPPINGS_DIR / "orders.yaml")
+        .read_text()
+        .replace("    name: create-order\n", "    name: create-order\n    mode: async\n")
+    )
+    (tmp_path / "orders.yaml").write_text(text)
+    with_async = load_mappings(
+        [tmp_path / "orders.yaml"], describe=registry.describe, wsdl_dir=WSDL_DIR, environ={}
+    )
+    client = await aiohttp_client(
+        TestServer(create_app(with_async, registry=registry, settings=settings))
+    )
+    assert (tmp_path / "data" / "jobs.db").exists()
+    await client.close()
