@@ -6,7 +6,8 @@ Starts a SOAP backend serving three services on ONE host and port (``/healthy`` 
 with three mapping files (hung: 2 s deadline, 16 in flight, 16 queued, breaker after 5
 failures). Then, for ``--duration`` seconds each:
 
-1. baseline: ``--healthy-clients`` closed-loop clients call the healthy route;
+1. baseline: ``--healthy-clients`` closed-loop clients call the healthy route (wrk when it
+   is installed, else Python clients);
 2. control: the same, plus ``--hung-rate`` requests a second (open loop) at ``/other``, a
    second healthy upstream: what the extra load alone costs (one gateway process, one core);
 3. isolation: the same, but the extra requests go to the hung upstream.
@@ -26,6 +27,8 @@ import asyncio
 import contextlib
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -34,6 +37,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -160,23 +164,79 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 # -- load ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Healthy:
+    """What the healthy route's closed-loop clients saw in one phase."""
+
+    rps: float
+    latency_ms: dict[str, float]
+    errors: int
+    tool: str
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _parse_wrk(output: str) -> Healthy:
+    latency: dict[str, float] = {}
+    for name, key in (("50%", "p50"), ("90%", "p90"), ("99%", "p99")):
+        match = re.search(rf"^\s*{re.escape(name)}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if match:
+            latency[key] = float(match.group(1)) * _WRK_UNITS[match.group(2)]
+    match = re.search(r"Latency\s+[\d.]+\w+\s+[\d.]+\w+\s+([\d.]+)(us|ms|s)", output)
+    if match:
+        latency["max"] = float(match.group(1)) * _WRK_UNITS[match.group(2)]
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors:.*", output)
+    return Healthy(
+        rps=float(rps.group(1)) if rps else 0.0,
+        latency_ms=latency,
+        errors=(int(errors.group(1)) if errors else 0) + (1 if socket_errors else 0),
+        tool="wrk",
+    )
+
+
 async def healthy_load(
     session: aiohttp.ClientSession, base: str, clients: int, duration: float
-) -> tuple[list[float], Counter[int]]:
+) -> Healthy:
+    """Closed-loop load on the healthy route: wrk when installed (a C client adds little
+    noise), else Python clients."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        process = await asyncio.create_subprocess_exec(
+            wrk,
+            "-t1",
+            f"-c{clients}",
+            f"-d{duration:g}s",
+            "--latency",
+            f"{base}/healthy/orders/7",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        return _parse_wrk(output.decode(errors="replace"))
     latencies: list[float] = []
-    statuses: Counter[int] = Counter()
+    errors = 0
     stop = time.monotonic() + duration
 
     async def client(index: int) -> None:
+        nonlocal errors
         while time.monotonic() < stop:
             started = time.perf_counter()
             async with session.get(f"{base}/healthy/orders/{index}") as response:
                 await response.read()
-                statuses[response.status] += 1
+                errors += response.status != 200
             latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return latencies, statuses
+    figures = percentiles(latencies)
+    return Healthy(
+        rps=len(latencies) / duration,
+        latency_ms={k: figures[k] for k in ("p50", "p90", "p99", "max")},
+        errors=errors,
+        tool="python",
+    )
 
 
 async def paced_load(
@@ -224,14 +284,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def show_latency(
-    title: str, latencies: list[float], statuses: Counter[int], seconds: float, cpu: float
-) -> None:
-    figures = percentiles(latencies)
+def show_latency(title: str, healthy: Healthy, seconds: float, cpu: float) -> None:
     print(
-        f"  {title:<26} {len(latencies) / seconds:6.0f} req/s  "
-        + "  ".join(f"{k} {v:6.2f} ms" for k, v in figures.items())
-        + f"  gateway CPU {cpu / seconds * 100:3.0f}%  statuses {dict(statuses)}"
+        f"  {title:<26} {healthy.rps:6.0f} req/s  "
+        + "  ".join(f"{k} {v:7.2f} ms" for k, v in healthy.latency_ms.items())
+        + f"  non-200 {healthy.errors}  gateway CPU {cpu / seconds * 100:3.0f}%"
     )
 
 
@@ -244,32 +301,32 @@ async def measure(args: argparse.Namespace, gateway: str, backend: str, pid: int
                 await response.read()
 
         clients, seconds, rate = args.healthy_clients, args.duration, args.hung_rate
-        print(f"healthy route, {clients} closed-loop clients, {seconds:g}s per phase:")
         cpu = cpu_seconds(pid)
-        base_lat, base_status = await healthy_load(session, gateway, clients, seconds)
+        base = await healthy_load(session, gateway, clients, seconds)
+        print(
+            f"healthy route, {clients} closed-loop clients ({base.tool}), {seconds:g}s per phase:"
+        )
         cpu, used = cpu_seconds(pid), cpu_seconds(pid) - cpu
-        show_latency("baseline (nothing hung)", base_lat, base_status, seconds, used)
+        show_latency("baseline (nothing hung)", base, seconds, used)
 
-        (ctl_lat, ctl_status), _ = await asyncio.gather(
+        control, _ = await asyncio.gather(
             healthy_load(session, gateway, clients, seconds),
             paced_load(session, gateway, "other", rate, seconds),
         )
         cpu, used = cpu_seconds(pid), cpu_seconds(pid) - cpu
-        show_latency(f"+{rate:g}/s to a healthy one", ctl_lat, ctl_status, seconds, used)
+        show_latency(f"+{rate:g}/s to a healthy one", control, seconds, used)
 
-        (iso_lat, iso_status), (outcomes, hung_lat, first_503) = await asyncio.gather(
+        isolated, (outcomes, hung_lat, first_503) = await asyncio.gather(
             healthy_load(session, gateway, clients, seconds),
             paced_load(session, gateway, "hung", rate, seconds),
         )
         used = cpu_seconds(pid) - cpu
-        show_latency(f"+{rate:g}/s to the hung one", iso_lat, iso_status, seconds, used)
+        show_latency(f"+{rate:g}/s to the hung one", isolated, seconds, used)
 
-        ctl_p99 = percentiles(ctl_lat)["p99"]
-        iso_p99 = percentiles(iso_lat)["p99"]
         print(
-            f"  hung vs control: p99 {iso_p99 - ctl_p99:+.2f} ms, throughput "
-            f"{(len(iso_lat) / len(ctl_lat) - 1) * 100:+.0f}%; "
-            f"vs baseline: p99 {iso_p99 - percentiles(base_lat)['p99']:+.2f} ms"
+            f"  hung vs control: p99 {isolated.latency_ms['p99'] - control.latency_ms['p99']:+.2f}"
+            f" ms, throughput {(isolated.rps / control.rps - 1) * 100:+.0f}%; max healthy "
+            f"latency {isolated.latency_ms['max']:.0f} ms vs the hung deadline 2000 ms"
         )
         total = sum(outcomes.values())
         print(f"hung route, {args.hung_rate:g} req/s open loop, {total} requests:")
@@ -281,6 +338,7 @@ async def measure(args: argparse.Namespace, gateway: str, backend: str, pid: int
             )
         if first_503 is not None:
             print(f"  first 503 after {first_503 * 1000:.0f} ms")
+        await asyncio.sleep(0.5)  # let the backend notice connections the gateway closed
         async with session.get(f"{backend}/stats") as response:
             stats = await response.json()
         print(

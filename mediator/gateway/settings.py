@@ -25,8 +25,6 @@ class GatewaySettings:
     """Seconds an idle connection is kept, and the time a request head must arrive in."""
     security: SecurityConfig | None = None
     """Authentication, rate limits and JSON limits (``--security FILE``; docs/security.md)."""
-    upstream_connections: int = 100
-    upstream_connections_per_host: int = 32
     watch: bool = False
     watch_interval: float = 1.0
     # Observability (docs/operations.md).
