@@ -125,15 +125,23 @@ def summarize(path: Path, *, top: int = 15) -> ProfileSummary:
     inclusive: Counter[str] = Counter()
     leaf_pkg: Counter[str] = Counter()
     total = 0.0
+    # A thread's trunk (interpreter entry, event loop, CLI, thread bootstrap) is in nearly
+    # every one of its samples: not news, so it is left out of the inclusive lists.
+    trunk: set[str] = set()
     for profile in data["profiles"]:
+        thread: Counter[str] = Counter()
+        thread_total = 0.0
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
             if not stack:
                 continue
-            total += weight
+            thread_total += weight
             self_time[labels[stack[-1]]] += weight
             leaf_pkg[packages[stack[-1]]] += weight
             for label in {labels[i] for i in stack}:
-                inclusive[label] += weight
+                thread[label] += weight
+        inclusive.update(thread)
+        total += thread_total
+        trunk.update(k for k, v in thread.items() if v > 0.99 * thread_total)
     if total == 0:
         return ProfileSummary(0, [], [], [], [])
 
@@ -141,8 +149,6 @@ def summarize(path: Path, *, top: int = 15) -> ProfileSummary:
         rows = [(k, v / total) for k, v in counter.most_common() if keep is None or keep(k)]
         return rows[:top]
 
-    # The trunk (interpreter entry, event loop, CLI) is in nearly every sample: not news.
-    trunk = {k for k, v in inclusive.items() if v / total > 0.99}
     is_mediator = {labels[i] for i, p in enumerate(packages) if p == "mediator"}
     return ProfileSummary(
         samples=int(sum(len(p["samples"]) for p in data["profiles"])),

@@ -123,9 +123,11 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     else:
-        targets.append(
-            _target("--workers 2 ≥ 1.7× one worker", workers.get("ratio"), 1.7, at_least=True)
-        )
+        target = _target("--workers 2 ≥ 1.7× one worker", workers.get("ratio"), 1.7, at_least=True)
+        cpus = results.get("meta", {}).get("cpus") or 0
+        if cpus < 4:
+            target["note"] = f"{cpus} CPUs shared by both workers, the backend and wrk"
+        targets.append(target)
     startup = results.get("startup", {})
     targets.append(
         _target(
@@ -202,6 +204,14 @@ def _extra_lines(results: dict[str, Any]) -> list[str]:
     if rss:
         peaks = ", ".join(f"{k} {v['total']:.1f} MiB" for k, v in rss.items())
         out.append(f"Peak RSS (VmHWM) after all scenarios: {peaks}")
+        steps = []
+        for name in rss:
+            after = [
+                scenario["contenders"].get(name, {}).get("peak_rss_mb_after")
+                for scenario in results.get("scenarios", {}).values()
+            ]
+            steps.append(f"{name} " + " → ".join(_fmt(v, ".0f") for v in after))
+        out.append("  after each scenario (MiB): " + "; ".join(steps))
     workers = results.get("workers", {})
     if "skipped" in workers:
         out.append(f"Workers: skipped: {workers['skipped']}")
@@ -281,7 +291,9 @@ def main() -> None:
         if len(sys.argv) > 1
         else Path(__file__).resolve().parent / "results" / "latest.json"
     )
-    print(format_report(json.loads(path.read_text(encoding="utf-8"))))
+    results = json.loads(path.read_text(encoding="utf-8"))
+    results["targets"] = evaluate_targets(results)
+    print(format_report(results))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -439,6 +440,11 @@ def measure_backend(
     return results
 
 
+def svc_rss(service: Service) -> float:
+    """Peak RSS so far of a contender (all its processes), MiB: growth across scenarios shows."""
+    return float(service.peak_rss_mb()["total"])
+
+
 @dataclass(slots=True)
 class Retries:
     """Runs that may still be repeated because other work disturbed them.
@@ -512,6 +518,7 @@ def alternate(
         for name in contenders:
             contenders_out[name] = report.aggregate_runs(runs[name])
             contenders_out[name]["response_bytes"] = sizes[name]
+            contenders_out[name]["peak_rss_mb_after"] = svc_rss(contenders[name])
         out[scenario.name] = {
             "title": scenario.title,
             "path": scenario.path,
@@ -719,6 +726,10 @@ def profile_gateway(
     return {"scenarios": summaries, "text": text}
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _guarded(
     measure: Callable[[Settings, CpuPlan], dict[str, Any]], settings: Settings, plan: CpuPlan
 ) -> dict[str, Any]:
@@ -773,6 +784,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = _settings(args)
     started = settings.started
+    # Stopping the runner (Ctrl-C, SIGTERM, even when started in the background with SIGINT
+    # ignored) unwinds through the ``running`` blocks, which stop every process it started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
 
     os.chdir(ROOT)
     if args.nice:
@@ -846,7 +861,12 @@ def main() -> None:
     results["meta"]["loadavg_end"] = _loadavg()
     results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(results, indent=2) + "\n"
+    args.output.write_text(text, encoding="utf-8")
+    stamp = results["meta"]["date"].replace(":", "").replace("+0000", "Z")
+    label = str(results["meta"]["mediator_commit"]).replace(" ", "-")
+    keep = RESULTS / f"run-{stamp}-{settings.mode}-{label}.json"
+    keep.write_text(text, encoding="utf-8")  # every run kept next to latest.json
     print()
     print(report.format_report(results))
     shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
