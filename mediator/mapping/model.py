@@ -180,6 +180,9 @@ class FieldSpec:
     is_list: bool
     absent: Absent
     fields: tuple[FieldSpec, ...] = ()
+    child_tag: str | None = None
+    """The Clark tag (``{ns}Name``) when ``source`` is one plain child step (``p:Name``):
+    extraction then picks the parent's children by tag instead of running the XPath."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

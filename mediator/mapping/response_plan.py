@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, cast
@@ -31,6 +32,31 @@ _PREFIX_USE = re.compile(
 _STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 _MAX_AUTO_DEPTH = 8
 _PROBE = etree.Element("probe")
+
+
+_CHILD_STEP = re.compile(r"^(?:([A-Za-z_][\w.\-]*):)?([A-Za-z_][\w.\-]*)$")
+
+
+def with_child_tags(
+    fields: tuple[FieldSpec, ...], namespaces: Mapping[str, str]
+) -> tuple[FieldSpec, ...]:
+    """The fields, each whose XPath is one plain child step marked with that child's tag."""
+    marked = []
+    for field in fields:
+        match = _CHILD_STEP.match(field.source)
+        tag = None
+        if match:
+            prefix, local = match.groups()
+            if prefix is None:
+                tag = local
+            elif prefix in namespaces:
+                tag = f"{{{namespaces[prefix]}}}{local}"
+        marked.append(
+            dataclasses.replace(
+                field, child_tag=tag, fields=with_child_tags(field.fields, namespaces)
+            )
+        )
+    return tuple(marked)
 
 
 def absent_value(raw: Mapping[str, Any], default: Absent) -> Any:
@@ -400,7 +426,7 @@ def compile_response(
     return ResponseSpec(
         root_source=root_source,
         root=root,
-        fields=fields,
+        fields=with_child_tags(fields, namespaces),
         template=template,
         namespaces=namespaces,
         status=status,

@@ -67,11 +67,24 @@ def _strict_decimal(value: Any) -> Decimal:
     return result
 
 
+class _JsonEnvironment(Environment):
+    """Templates mostly read parsed JSON: ``body.customer`` looks up the dict key first, and
+    only then an attribute (Jinja's default order costs an exception per lookup)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def _make_env(*, autoescape: bool) -> Environment:
-    env = Environment(
+    env = _JsonEnvironment(
         # Autoescaping is on for every XML template (XML_ENV); data templates render values
         # that zeep serializes and escapes itself.
-        autoescape=autoescape,  # noqa: S701
+        autoescape=autoescape,
         undefined=StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,

@@ -31,13 +31,16 @@ def _convert(field: FieldSpec, item: Any, trace: Trace | None, depth: int) -> An
     if isinstance(item, etree._Element):
         if is_nil(item):
             return None
-        if field.kind == "object":
+        kind = field.kind
+        if kind == "object":
             return _object(field.fields, item, trace, depth + 1)
-        if field.kind == "xml":
+        if kind == "xml":
             return etree.tostring(item, encoding="unicode", with_tail=False)
-    elif isinstance(item, bool):
+        text = text_content(item) if len(item) else (item.text or "")
+        return text if kind == "string" else _scalar(field, text)
+    if isinstance(item, bool):
         return item if field.kind == "boolean" else _scalar(field, "true" if item else "false")
-    elif isinstance(item, float):
+    if isinstance(item, float):
         if item != item or item in (float("inf"), float("-inf")):
             return None
         text = str(int(item)) if item.is_integer() else repr(item)
@@ -63,12 +66,22 @@ def _object(
     if depth > 64:
         raise ExtractError("response nested too deeply")
     result: dict[str, Any] = {}
+    children: dict[str, list[etree._Element]] | None = None
     for field in fields:
-        try:
-            matched = field.xpath(node)
-        except etree.XPathError as exc:
-            raise ExtractError(f"field {field.name!r}: XPath failed: {exc}") from None
-        items = matched if isinstance(matched, list) else [matched]
+        if field.child_tag is not None and trace is None:
+            if children is None:  # one pass over the children serves every child-step field
+                children = {}
+                for child in node:
+                    tag = child.tag
+                    if isinstance(tag, str):
+                        children.setdefault(tag, []).append(child)
+            items: list[Any] = children.get(field.child_tag, [])
+        else:
+            try:
+                matched = field.xpath(node)
+            except etree.XPathError as exc:
+                raise ExtractError(f"field {field.name!r}: XPath failed: {exc}") from None
+            items = matched if isinstance(matched, list) else [matched]
         if trace is not None:
             trace.append(
                 {

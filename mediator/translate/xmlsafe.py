@@ -17,6 +17,7 @@ The document's size is bounded by the caller (the transport's size cap); its sha
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, cast
@@ -128,8 +129,46 @@ def parse_xml(data: bytes, limits: XMLLimits = DEFAULT_LIMITS) -> etree._Element
     docinfo = cast(Any, root.getroottree().docinfo)
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XMLRejected(_DTD_MESSAGE)
-    _check_structure(root, limits)
+    if not _plainly_within(data, root, limits):
+        _check_structure(root, limits)  # the exact walk, in Python: only when it could fail
+    for entity in root.iter(etree.Entity):
+        raise XMLRejected(f"XML entity reference &{cast(Any, entity).name}; is not accepted")
     return root
+
+
+_TOTAL_ATTRIBUTES = etree.XPath("count(//@*)")
+
+
+@functools.lru_cache(maxsize=16)
+def _deeper_than(depth: int) -> etree.XPath:
+    """True when an element stands deeper than ``depth`` (a path of depth + 1 steps)."""
+    return etree.XPath("boolean(/" + "/*" * (depth + 1) + ")")
+
+
+_NAME_DELIMITERS = bytes.maketrans(b"<>=\"'/", b"      ")
+
+
+def _longest_token(data: bytes) -> int:
+    """The longest run of bytes containing no whitespace, ``<>=\"'/``: no XML name can be
+    longer (split and translate run in C)."""
+    return max(map(len, data.translate(_NAME_DELIMITERS).split()), default=0)
+
+
+def _plainly_within(data: bytes, root: etree._Element, limits: XMLLimits) -> bool:
+    """Cheap upper bounds, counted in C, that prove every structural bound holds.
+
+    False means only that a bound could be exceeded; :func:`_check_structure` then decides.
+    Without a DTD no entity can expand, so the raw bytes bound every node of the tree.
+    """
+    tags = data.count(b"<")
+    return (
+        len(data) <= limits.max_text  # no text node or attribute value can be larger
+        and tags <= limits.max_children  # no element can have more children
+        and data.count(b"xmlns") <= limits.max_namespaces
+        and cast(float, _TOTAL_ATTRIBUTES(root)) <= limits.max_attributes
+        and _longest_token(data) <= limits.max_name
+        and (tags <= 2 * limits.max_depth or not _deeper_than(limits.max_depth)(root))
+    )
 
 
 def _check_structure(root: etree._Element, limits: XMLLimits) -> None:
@@ -176,12 +215,9 @@ def _check_structure(root: etree._Element, limits: XMLLimits) -> None:
         raise XMLRejected(f"XML entity reference &{cast(Any, entity).name}; is not accepted")
 
 
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml_safe_text(text: str) -> bool:
     """True when every character of ``text`` can appear in an XML 1.0 document."""
-    for ch in text:
-        code = ord(ch)
-        if code < 0x20 and ch not in "\t\n\r":
-            return False
-        if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-            return False
-    return True
+    return _NOT_XML_TEXT.search(text) is None

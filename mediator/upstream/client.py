@@ -99,13 +99,14 @@ class SoapClient:
         self._proxies: dict[str, Any] = {}
         self.policies = policies if policies is not None else UpstreamPolicies()
 
-    def _proxy(self, upstream: Upstream) -> Any:
-        proxy = self._proxies.get(upstream.key)
-        if proxy is None:
+    def _bound(self, upstream: Upstream) -> tuple[Any, Any]:
+        """The zeep client and service proxy of an upstream, looked up once per upstream."""
+        bound = self._proxies.get(upstream.key)
+        if bound is None:
             client = self._registry.client(upstream.wsdl)
-            proxy = client.bind(upstream.service, upstream.port.name)
-            self._proxies[upstream.key] = proxy
-        return proxy
+            bound = (client, client.bind(upstream.service, upstream.port.name))
+            self._proxies[upstream.key] = bound
+        return bound
 
     def build(self, route: Route, rendered: RenderedRequest) -> bytes:
         """The request envelope as bytes.
@@ -127,11 +128,9 @@ class SoapClient:
                 raise RenderError(
                     f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}"
                 ) from None
-        client = self._registry.client(upstream.wsdl)
+        client, proxy = self._bound(upstream)
         try:
-            envelope = client.create_message(
-                self._proxy(upstream), route.operation.name, **(rendered.args or {})
-            )
+            envelope = client.create_message(proxy, route.operation.name, **(rendered.args or {}))
         except zeep.exceptions.ValidationError as exc:
             raise ClientError(
                 f"the request does not fit {route.operation.name}: {exc.message}"

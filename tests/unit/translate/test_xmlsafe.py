@@ -249,3 +249,24 @@ def test_xml_safe_text_accepts_xml_characters(text):
 def test_xml_safe_text_rejects_characters_xml_cannot_carry(text):
     """Control characters, lone surrogates, U+FFFE and U+FFFF are not safe."""
     assert xml_safe_text(text) is False
+
+
+def test_ordinary_documents_skip_the_python_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap bounds counted in C prove an ordinary reply within every limit, so the exact
+    per-element walk runs only for documents that could break one."""
+    from mediator.translate import xmlsafe
+
+    walked: list[int] = []
+    original = xmlsafe._check_structure
+    monkeypatch.setattr(
+        xmlsafe, "_check_structure", lambda root, limits: walked.append(1) or original(root, limits)
+    )
+    ordinary = b"<r>" + b"".join(b'<i n="%d"><v>x</v></i>' % i for i in range(200)) + b"</r>"
+    assert parse_xml(ordinary).tag == "r"
+    assert walked == []
+    with pytest.raises(XMLRejected, match="more than 3 children"):
+        parse_xml(b"<r><a/><a/><a/><a/></r>", XMLLimits(max_children=3))
+    assert walked == [1]
+    deep = b"<a>" * 20 + b"</a>" * 20
+    with pytest.raises(XMLRejected, match="deeper than 8 levels"):
+        parse_xml(deep, XMLLimits(max_depth=8))
