@@ -95,6 +95,13 @@ class RequestWatch:
         tracer = self.obs.tracer
         return _NO_STAGE if tracer is None else tracer.stage(name, route)
 
+    def _keep(self, call: SoapCall) -> SoapCall:
+        """Hold the answer's parsed tree for the explain trace only: kept any longer, every
+        keep-alive connection would pin a whole document in memory."""
+        if self.obs.traces is not None:
+            self.call = call
+        return call
+
     async def call_upstream(
         self, client: SoapClient, route: Route, envelope: bytes, wire: WireLog
     ) -> SoapCall:
@@ -112,15 +119,15 @@ class RequestWatch:
         error: BaseException | None = None
         try:
             if tracer is None:
-                self.call = await client.call(
+                call = await client.call(
                     route, envelope, request_id=self.state.request_id, wire=wire
                 )
-                return self.call
+                return self._keep(call)
             with tracer.upstream(route) as span:
                 headers: dict[str, str] = {}
                 tracer.inject(headers)
                 try:
-                    self.call = await client.call(
+                    call = await client.call(
                         route,
                         envelope,
                         request_id=self.state.request_id,
@@ -139,7 +146,7 @@ class RequestWatch:
                     span.set_attribute("mediator.upstream.attempts", wire.attempts)
                     if wire.response_status is not None:
                         span.set_attribute("http.response.status_code", wire.response_status)
-                return self.call
+                return self._keep(call)
         except BaseException as exc:
             error = exc
             raise
