@@ -277,7 +277,7 @@ async def test_independent_steps_overlap_in_time(gateway, backend, mapping_files
     """customer and orders need nothing, so they run at the same time: each started before
     the other ended, and the whole took about one delay, not two."""
     steps, url = backend
-    steps.delays = {"GetCustomer": 0.4, "SearchOrders": 0.4}
+    steps.delays = {"GetCustomer": 1.0, "SearchOrders": 1.0}
     steps.orders_per_customer = 0
     client = await _client(gateway, mapping_files(), url)
     status, body, elapsed = await _get(client, "/overview/5")
@@ -286,7 +286,7 @@ async def test_independent_steps_overlap_in_time(gateway, backend, mapping_files
     (customer,), (orders,) = steps.of("GetCustomer"), steps.of("SearchOrders")
     assert customer.ended is not None and orders.ended is not None
     assert customer.started < orders.ended and orders.started < customer.ended
-    assert elapsed < 0.75, f"sequential would take 0.8 s or more; took {elapsed:.2f} s"
+    assert elapsed < 1.8, f"sequential would take 2 s or more; took {elapsed:.2f} s"
 
 
 async def test_dependent_step_runs_after_what_it_needs(gateway, backend, mapping_files) -> None:
@@ -346,7 +346,7 @@ async def test_required_step_failure_cancels_the_others(gateway, backend, mappin
     step, without waiting for the slow orders step, and lines never runs."""
     steps, url = backend
     steps.faults = {"GetCustomer": ("Client", lambda _: True)}
-    steps.delays = {"SearchOrders": 1.5}
+    steps.delays = {"SearchOrders": 3.0}
     client = await _client(gateway, mapping_files(), url)
     status, body, elapsed = await _get(client, "/overview/9")
     assert status == 404
@@ -355,7 +355,7 @@ async def test_required_step_failure_cancels_the_others(gateway, backend, mappin
     assert body["step"] == "customer"
     assert body["detail"] == "step 'customer' failed: GetCustomer 9 failed"
     assert body["fault"]["code"] == "Client"
-    assert elapsed < 1.0, f"waited for the cancelled step: {elapsed:.2f} s"
+    assert elapsed < 2.0, f"waited for the cancelled step: {elapsed:.2f} s"
     assert steps.of("GetOrder") == []
 
 
@@ -365,14 +365,14 @@ async def test_failed_fan_out_call_fails_its_step(gateway, backend, mapping_file
     steps, url = backend
     steps.orders_per_customer = 6
     steps.faults = {"GetOrder": ("Server", lambda argument: argument == "101")}
-    steps.delays = {"GetOrder": lambda argument: 0.0 if argument == "101" else 1.5}
+    steps.delays = {"GetOrder": lambda argument: 0.0 if argument == "101" else 3.0}
     client = await _client(gateway, mapping_files(), url)
     status, body, elapsed = await _get(client, "/overview/1")
     assert status == 502, body
     assert body["step"] == "lines"
     assert body["type"] == "urn:mediator:problem:upstream-fault"
     assert body["detail"] == "step 'lines' failed: GetOrder 101 failed"
-    assert elapsed < 1.0, f"waited for the cancelled calls: {elapsed:.2f} s"
+    assert elapsed < 2.0, f"waited for the cancelled calls: {elapsed:.2f} s"
     assert len(steps.of("GetOrder")) <= 3 + 1  # the fault stopped the fan-out early
 
 
@@ -412,10 +412,10 @@ async def test_step_timeout(gateway, backend, mapping_files, optional: bool) -> 
     answer comes without it; required, the route fails with a 504 naming it. Either way
     well before the backend would have answered."""
     steps, url = backend
-    steps.delays = {"GetCustomer": 1.5}
+    steps.delays = {"GetCustomer": 3.0}
     client = await _client(gateway, mapping_files(optional), url)
     status, body, elapsed = await _get(client, "/timed/1")
-    assert elapsed < 1.0
+    assert elapsed < 2.0
     if optional:
         assert status == 200, body
         assert body["customer"] is None
@@ -432,12 +432,12 @@ async def test_route_deadline_bounds_later_steps(gateway, backend, mapping_files
     """The route's 600 ms cover all its steps: after a 400 ms orders step, the lines calls
     get what is left and time out (504 naming lines) instead of taking their own 30 s."""
     steps, url = backend
-    steps.delays = {"SearchOrders": 0.4, "GetOrder": 1.5}
+    steps.delays = {"SearchOrders": 0.4, "GetOrder": 3.0}
     client = await _client(gateway, mapping_files(), url)
     status, body, elapsed = await _get(client, "/chain/1")
     assert status == 504, body
     assert body["step"] == "lines"
-    assert 0.5 < elapsed < 1.2
+    assert 0.5 < elapsed < 2.0
 
 
 # -- explain ------------------------------------------------------------------------------------

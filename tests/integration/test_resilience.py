@@ -535,13 +535,13 @@ async def test_full_bulkhead_is_503_and_other_upstreams_keep_their_latency(
         tmp_path,
         name="stuck",
         prefix="/stuck",
-        timeout="3s",
+        timeout="6s",
         service="max_concurrency: 2\nmax_queue: 1\nretries: 0",
     )
     healthy = write_mapping(tmp_path, name="healthy", prefix="/healthy")
     client = await gateway(
         paths=[stuck_file, healthy],
-        environ={"STUCK_URL": f"{rig.url}/slow/0.6", "HEALTHY_URL": f"{rig.url}/ok"},
+        environ={"STUCK_URL": f"{rig.url}/slow/2.0", "HEALTHY_URL": f"{rig.url}/ok"},
     )
     stuck = [asyncio.ensure_future(client.get(f"/stuck/orders/{i}")) for i in range(3)]
     assert await eventually(lambda: rig.backend.count("slow") == 2)
@@ -556,8 +556,9 @@ async def test_full_bulkhead_is_503_and_other_upstreams_keep_their_latency(
         before = time.monotonic()
         assert (await client.get("/healthy/orders/7")).status == 200
         latencies.append(time.monotonic() - before)
-    assert time.monotonic() - started < 0.5
-    assert max(latencies) < 0.25
+    # The stuck calls hold for 2 s: healthy answers, even on a loaded machine, come far sooner.
+    assert time.monotonic() - started < 1.5
+    assert max(latencies) < 1.0
     assert [(await task).status for task in stuck] == [200, 200, 200]
     assert rig.backend.count("slow") == 3
     states = client.server.app[RUNTIME_KEY].policies.snapshot()

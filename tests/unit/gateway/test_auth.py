@@ -170,8 +170,9 @@ async def test_hs256_token_identifies_subject_and_scopes() -> None:
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"exp": -31}, "expired"),
-        ({"nbf": 31}, "not yet valid"),
+        # 5 s past the 30 s skew: whole-second timestamps and a slow machine cannot flip it
+        ({"exp": -35}, "expired"),
+        ({"nbf": 35}, "not yet valid"),
         ({"iss": "https://evil.test"}, "wrong issuer"),
         ({"aud": "other"}, "wrong audience"),
         ({"exp": None}, "claim exp is missing"),
@@ -198,7 +199,7 @@ async def test_clock_skew_boundary() -> None:
     """A token expired 29 s ago passes with a 30 s skew; one expired 31 s ago does not
     (see the parametrized case above); not-before 29 s ahead passes too."""
     auth = Authenticator(_hs_config())
-    now = int(time.time())
+    now = time.time()  # not truncated: a whole second of margin inside the skew
     for claims in (_claims(exp=now - 29), _claims(nbf=now + 29)):
         token = jwt.encode(claims, HS_SECRET, algorithm="HS256")
         identity = await auth.authenticate(_request({"Authorization": f"Bearer {token}"}), ("jwt",))
