@@ -15,7 +15,7 @@ from lxml import etree
 
 from mediator.mapping.credentials import Credentials, UpstreamTls
 from mediator.mapping.route_security import RateLimitRule, RouteAuth
-from mediator.mapping.service_info import ElementInfo, OperationInfo, PortInfo
+from mediator.mapping.service_info import SCALAR_KINDS, ElementInfo, OperationInfo, PortInfo
 from mediator.mapping.templating import CompiledExpression
 
 __all__ = [
@@ -53,18 +53,7 @@ FieldKind: TypeAlias = Literal[
     "xml",
     "object",
 ]
-FIELD_KINDS: tuple[str, ...] = (
-    "string",
-    "integer",
-    "number",
-    "decimal",
-    "boolean",
-    "date",
-    "datetime",
-    "time",
-    "base64",
-    "xml",
-)
+FIELD_KINDS: tuple[str, ...] = (*SCALAR_KINDS, "xml")
 PARAM_KINDS: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime")
 Absent: TypeAlias = Literal["omit", "null"]
 RouteMode: TypeAlias = Literal["sync", "async", "both"]

@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template
 
 from mediator.errors import ClientError
+from mediator.mapping.values import to_integer
 
 __all__ = [
     "DATA_ENV",
@@ -31,28 +32,15 @@ __all__ = [
     "single_expression",
 ]
 
-_MAX_INTEGER_DIGITS = 4300  # as Python's own limit for int(str)
 _SINGLE = re.compile(r"^\s*\{\{-?(?P<expr>.*?)-?\}\}\s*$", re.DOTALL)
 
 
 def _strict_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ClientError(f"expected an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal | float):
-        number = Decimal(value)  # bounded before int(): int(Decimal("1E+999999")) takes ages
-        if (
-            number.is_finite()
-            and number.adjusted() < _MAX_INTEGER_DIGITS
-            and number == number.to_integral_value()
-        ):
-            return int(number)
-        raise ClientError(f"expected an integer, got {str(value)[:40]!r}")
     try:
-        return int(str(value).strip())
+        return to_integer(value if isinstance(value, bool | int | Decimal | float) else str(value))
     except ValueError:
-        raise ClientError(f"expected an integer, got {str(value)[:40]!r}") from None
+        shown = repr(value) if isinstance(value, bool) else repr(str(value)[:40])
+        raise ClientError(f"expected an integer, got {shown}") from None
 
 
 def _strict_decimal(value: Any) -> Decimal:

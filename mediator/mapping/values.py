@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 
-__all__ = ["camel_case", "interpolate", "parse_duration", "parse_size"]
+__all__ = ["camel_case", "interpolate", "parse_duration", "parse_size", "to_integer"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$")
@@ -94,3 +95,30 @@ def camel_case(name: str) -> str:
     else:
         head = head[:1].lower() + head[1:]
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+_MAX_INTEGER_DIGITS = 4300  # Python's own limit for int(str)
+
+
+def to_integer(value: object) -> int:
+    """An integer from a JSON or template value: an int, an integral number, or digits.
+
+    Raises:
+        ValueError: for booleans, fractions, non-finite or huge numbers, and other text.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal | float):
+        number = Decimal(value)  # bounded before int(): int(Decimal("1E+999999")) takes ages
+        if (
+            number.is_finite()
+            and number.adjusted() < _MAX_INTEGER_DIGITS
+            and number == number.to_integral_value()
+        ):
+            return int(number)
+        raise ValueError("not an integral number")
+    if isinstance(value, str):
+        return int(value.strip())
+    raise ValueError(f"{type(value).__name__} is not an integer")

@@ -14,13 +14,13 @@ from typing import Any
 
 from mediator.errors import ClientError
 from mediator.mapping.service_info import ElementInfo, TypeInfo
+from mediator.mapping.values import to_integer
 from mediator.translate.convert import convert_text
 from mediator.translate.xmlsafe import xml_safe_text
 
 __all__ = ["coerce_args", "ensure_xml_safe"]
 
 _MAX_DEPTH = 64
-_MAX_INTEGER_DIGITS = 4300  # as Python's own limit for int(str)
 
 
 def _fail(where: str, expected: str, value: Any) -> ClientError:
@@ -39,24 +39,10 @@ def _scalar(kind: str, value: Any, where: str) -> Any:
             return text
         raise _fail(where, "a string", value)
     if kind == "integer":
-        if isinstance(value, bool):
-            raise _fail(where, "an integer", value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, Decimal | float):
-            number = Decimal(value)  # bounded before int(): int(Decimal("1E+999999")) takes ages
-            if (
-                number.is_finite()
-                and number.adjusted() < _MAX_INTEGER_DIGITS
-                and number == number.to_integral_value()
-            ):
-                return int(number)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise _fail(where, "an integer", value)
+        try:
+            return to_integer(value)
+        except ValueError:
+            raise _fail(where, "an integer", value) from None
     if kind in ("decimal", "number"):
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
             raise _fail(where, "a number", value)
