@@ -35,7 +35,7 @@ from mediator.gateway.metrics import (
     record_job_retry,
     set_job_queue_depth,
 )
-from mediator.gateway.middlewares import _problem
+from mediator.gateway.middlewares import exception_problem
 from mediator.gateway.problems import problem_response
 from mediator.gateway.state import RequestState, request_state
 from mediator.jobs.model import Job, JobRequest, JobResult, NewJob, job_view, request_fingerprint
@@ -113,7 +113,7 @@ def render_job_problem(exc: BaseException, route: Route, request_id: str, path: 
     job fails with exactly the status and body the synchronous call would have.
     """
     state = RequestState(request_id=request_id, route=route)
-    response = _problem(exc, _PathOnly(route.method, path), state)  # type: ignore[arg-type]
+    response = exception_problem(exc, _PathOnly(route.method, path), state)  # type: ignore[arg-type]
     body = response.body if isinstance(response.body, bytes) else b"{}"
     return JobResult(
         status=response.status,

@@ -32,7 +32,12 @@ from mediator.gateway.state import RequestState, bind_state, request_state
 from mediator.log import get_logger
 from mediator.translate.fault_rules import fault_status
 
-__all__ = ["REQUEST_ID_HEADER", "problem_middleware", "request_context_middleware"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "exception_problem",
+    "problem_middleware",
+    "request_context_middleware",
+]
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
@@ -157,7 +162,12 @@ def _http_problem(exc: web.HTTPException, request: web.Request, request_id: str)
 _CLIENT_ERROR_SLUGS = {408: "request-timeout", 415: "unsupported-media-type"}
 
 
-def _problem(exc: BaseException, request: web.Request, state: RequestState) -> web.Response:
+def exception_problem(
+    exc: BaseException, request: web.Request, state: RequestState
+) -> web.Response:
+    """The problem response for an exception: the one mapping of the error tree to HTTP
+    (the problem middleware and asynchronous jobs both use it). ``request`` needs only
+    ``path`` and ``method``."""
     rid, path = state.request_id, request.path
     if isinstance(exc, ClientError):
         slug = _CLIENT_ERROR_SLUGS.get(exc.status, "invalid-request")
@@ -318,4 +328,4 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         return _http_problem(exc, request, state.request_id)
     except (MediatorError, Exception) as exc:
-        return _problem(exc, request, state)
+        return exception_problem(exc, request, state)
