@@ -17,6 +17,7 @@ __all__ = [
     "SOAP_ENV_BY_VERSION",
     "Envelope",
     "build_envelope",
+    "plain_envelope",
     "read_envelope",
 ]
 
@@ -107,6 +108,18 @@ def build_envelope(
     data = text.encode("utf-8")
     parse_xml(data)  # rendered templates must be well-formed
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + data
+
+
+def plain_envelope(version: str, body_xml: str) -> bytes:
+    """An envelope around Body content written by :mod:`mediator.translate.serialize`, laid
+    out as zeep writes one (``soap-env`` prefix, no Header), so both paths send the same
+    bytes. Not for template output: nothing here checks well-formedness."""
+    env_ns = SOAP_ENV_BY_VERSION[version]
+    return (
+        "<?xml version='1.0' encoding='utf-8'?>\n"
+        f'<soap-env:Envelope xmlns:soap-env="{env_ns}"><soap-env:Body>{body_xml}'
+        "</soap-env:Body></soap-env:Envelope>"
+    ).encode()
 
 
 def _attr(value: str) -> str:

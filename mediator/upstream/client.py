@@ -17,8 +17,15 @@ from lxml import etree
 
 from mediator.errors import ClientError, RenderError, UpstreamProtocolError
 from mediator.mapping.model import Route, Upstream
-from mediator.translate.envelope import SOAP_ENV_BY_VERSION, Envelope, build_envelope, read_envelope
+from mediator.translate.envelope import (
+    SOAP_ENV_BY_VERSION,
+    Envelope,
+    build_envelope,
+    plain_envelope,
+    read_envelope,
+)
 from mediator.translate.request import RenderedRequest
+from mediator.translate.serialize import plain_input, serialize_args
 from mediator.translate.xmlsafe import XMLRejected, parse_xml
 from mediator.types import Transport, TransportResponse
 from mediator.upstream.credentials import secure_request
@@ -97,6 +104,7 @@ class SoapClient:
         self._registry = registry
         self._transport = transport
         self._proxies: dict[str, Any] = {}
+        self._plain: dict[int, bool] = {}  # route id → args written without zeep
         self.policies = policies if policies is not None else UpstreamPolicies()
 
     def _bound(self, upstream: Upstream) -> tuple[Any, Any]:
@@ -127,6 +135,24 @@ class SoapClient:
             except XMLRejected as exc:
                 raise RenderError(
                     f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}"
+                ) from None
+        plain = self._plain.get(id(route))
+        if plain is None:
+            plain = self._plain[id(route)] = plain_input(route.operation)
+        if plain and route.input is not None:
+            body = serialize_args(route.input, rendered.args or {})
+            if not rendered.header_xml:
+                return plain_envelope(upstream.soap_version, body)
+            try:
+                return build_envelope(
+                    upstream.soap_version,
+                    body,
+                    header_xml=rendered.header_xml,
+                    namespaces=route.namespaces,
+                )
+            except XMLRejected as exc:
+                raise RenderError(
+                    f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}"
                 ) from None
         client, proxy = self._bound(upstream)
         try:
