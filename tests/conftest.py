@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,10 +13,25 @@ import pytest
 from mediator.mapping.loader import load_mappings
 from mediator.mapping.model import MappingSet
 from mediator.upstream.wsdl import WsdlRegistry
+from tests.backends.processes import free_port, stop_process, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
 WSDL_DIR = REPO / "wsdl"
 MAPPINGS_DIR = REPO / "mappings"
+
+
+@pytest.fixture
+def demo_backend() -> Iterator[str]:
+    """The Python demo backend (examples/orders/backend.py) as its own process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "examples/orders/backend.py"), "--port", str(port)]
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/orders?wsdl")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process, signum=signal.SIGINT)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from tests.backends.processes import stop_process
+
 NODE_DIR = Path(__file__).resolve().parent / "node"
 """The npm project holding ``orders-server.js``, ``package.json`` and ``package-lock.json``."""
 
@@ -128,7 +130,7 @@ def run_node_orders_backend() -> Iterator[str]:
             port = _await_port(proc)
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(proc)
+            stop_process(proc, timeout=STOP_TIMEOUT)
 
 
 def _await_port(proc: subprocess.Popen[bytes]) -> int:
@@ -146,7 +148,7 @@ def _await_port(proc: subprocess.Popen[bytes]) -> int:
     try:
         line = lines.get(timeout=STARTUP_TIMEOUT)
     except queue.Empty:
-        _stop(proc)
+        stop_process(proc, timeout=STOP_TIMEOUT)
         reader.join(timeout=STOP_TIMEOUT)
         raise RuntimeError(
             f"node-soap backend did not print 'LISTENING <port>' within {STARTUP_TIMEOUT:.0f} s"
@@ -154,21 +156,9 @@ def _await_port(proc: subprocess.Popen[bytes]) -> int:
     text = line.decode("utf-8", "replace").strip()
     parts = text.split()
     if len(parts) != 2 or parts[0] != "LISTENING" or not parts[1].isdigit():
-        _stop(proc)
+        stop_process(proc, timeout=STOP_TIMEOUT)
         raise RuntimeError(
             f"node-soap backend did not start (exit status {proc.returncode},"
             f" first stdout line {text!r}); see its stderr"
         )
     return int(parts[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate ``proc``; kill it if it is still running after :data:`STOP_TIMEOUT`."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.backends.processes import free_port, stop_process
 
 __all__ = ["PHP_DIR", "ensure_php", "run_php_backend"]
 
@@ -131,12 +132,6 @@ def ensure_php() -> str:
     return php
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _log_tail(log: Path, limit: int = 2000) -> str:
     try:
         return log.read_text(encoding="utf-8", errors="replace")[-limit:]
@@ -160,18 +155,6 @@ def _wait_ready(proc: subprocess.Popen[bytes], base_url: str) -> bool:
     return False
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate ``proc``; kill it if it is still running after :data:`STOP_TIMEOUT`."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @contextmanager
 def run_php_backend() -> Iterator[str]:
     """Start ``php -S 127.0.0.1:PORT router.php`` and yield its base URL.
@@ -190,7 +173,7 @@ def run_php_backend() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="mediator-php-") as tmp:
         log = Path(tmp) / "php-server.log"
         for attempt in range(1, START_ATTEMPTS + 1):
-            port = _free_port()
+            port = free_port()
             base_url = f"http://127.0.0.1:{port}"
             argv = [
                 php,
@@ -224,4 +207,4 @@ def run_php_backend() -> Iterator[str]:
                         f" its log ends with:\n{_log_tail(log)}"
                     )
             finally:
-                _stop(proc)
+                stop_process(proc, timeout=STOP_TIMEOUT)

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.backends.processes import free_port, stop_process
+
 __all__ = ["ensure_redis_server", "ping", "run_redis_server"]
 
 APT_PACKAGES = ("redis-server",)
@@ -100,12 +102,6 @@ def ensure_redis_server() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def ping(port: int, timeout: float = 1.0) -> bool:
     """Whether a Redis server on 127.0.0.1:``port`` answers ``PING`` with ``PONG``."""
     try:
@@ -128,18 +124,6 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int) -> bool:
     return False
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate ``proc``; kill it if it is still running after :data:`STOP_TIMEOUT`."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _log_tail(log: Path, limit: int = 2000) -> str:
     try:
         return log.read_text(encoding="utf-8", errors="replace")[-limit:]
@@ -160,7 +144,7 @@ def run_redis_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="mediator-redis-") as tmp:
         log = Path(tmp) / "redis.log"
         for attempt in range(1, START_ATTEMPTS + 1):
-            port = _free_port()
+            port = free_port()
             argv = [
                 server,
                 "--port",
@@ -196,4 +180,4 @@ def run_redis_server() -> Iterator[str]:
                         f" its log ends with:\n{_log_tail(log)}"
                     )
             finally:
-                _stop(proc)
+                stop_process(proc, timeout=STOP_TIMEOUT)

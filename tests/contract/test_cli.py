@@ -8,13 +8,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ import pytest
 from aiohttp import web
 
 from mediator.cli import main
-from tests.conftest import MAPPINGS_DIR, REPO, WSDL_DIR
+from tests.backends.processes import free_port, stop_process, wait_http
+from tests.conftest import MAPPINGS_DIR, WSDL_DIR
 from tests.contract.conftest import FIXTURES_DIR
 
 MEDIATOR = [sys.executable, "-m", "mediator"]
@@ -33,49 +32,6 @@ def _run(argv: list[str]) -> int:
     with pytest.raises(SystemExit) as caught:
         main(argv)
     return int(caught.value.code or 0)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(url: str, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {deadline}s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture
-def demo_backend() -> Iterator[str]:
-    """The Python demo backend (examples/orders/backend.py) as its own process."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "examples/orders/backend.py"), "--port", str(port)]
-    )
-    try:
-        _wait(f"http://127.0.0.1:{port}/orders?wsdl")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
 
 
 def test_verify_passes_on_the_bundled_fixtures(
@@ -129,7 +85,7 @@ def test_verify_exits_2_when_it_cannot_start(
 @pytest.mark.integration
 def test_serve_record_writes_fixtures_that_verify(demo_backend: str, tmp_path: Path) -> None:
     """`mediator serve --record DIR` records real traffic; `mediator verify DIR` then passes."""
-    port = _free_port()
+    port = free_port()
     fixtures = tmp_path / "recorded"
     env = {**os.environ, "ORDERS_SOAP_URL": f"{demo_backend}/orders"}
     process = subprocess.Popen(
@@ -148,12 +104,12 @@ def test_serve_record_writes_fixtures_that_verify(demo_backend: str, tmp_path: P
         stdout=subprocess.DEVNULL,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/orders/1001")
+        wait_http(f"http://127.0.0.1:{port}/orders/1001")
         for path in ("/orders/1002", "/orders/4242", "/orders/abc"):
             with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).close()
     finally:
-        _stop(process)
+        stop_process(process, signum=signal.SIGINT)
     names = sorted(
         p.parent.relative_to(fixtures).as_posix() for p in fixtures.rglob("fixture.json")
     )
@@ -175,7 +131,7 @@ def test_serve_record_writes_fixtures_that_verify(demo_backend: str, tmp_path: P
 @pytest.mark.integration
 def test_replay_serves_fixtures_and_the_wsdl() -> None:
     """`mediator replay DIR --port P --wsdl F` answers recorded SOAP and serves ?wsdl."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             *MEDIATOR,
@@ -189,7 +145,7 @@ def test_replay_serves_fixtures_and_the_wsdl() -> None:
         stdout=subprocess.DEVNULL,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/orders?wsdl")
+        wait_http(f"http://127.0.0.1:{port}/orders?wsdl")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders?wsdl", timeout=5) as response:
             assert b"<wsdl:definitions" in response.read()
         request = urllib.request.Request(
@@ -203,7 +159,7 @@ def test_replay_serves_fixtures_and_the_wsdl() -> None:
                 == (FIXTURES_DIR / "get-customer/get-customers-1/soap-response.xml").read_bytes()
             )
     finally:
-        _stop(process)
+        stop_process(process, signum=signal.SIGINT)
 
 
 def _modified_wsdl() -> bytes:
@@ -248,7 +204,7 @@ async def test_drift_reports_a_changed_live_wsdl(aiohttp_server: Callable[..., A
     assert "route get-customer: response.customer.vip ←" in out
     code, out = await drift(str(server.make_url("/same?wsdl")))
     assert (code, out.splitlines()[-1]) == (0, "  no differences")
-    code, out = await drift(f"http://127.0.0.1:{_free_port()}/gone?wsdl")
+    code, out = await drift(f"http://127.0.0.1:{free_port()}/gone?wsdl")
     assert code == 2 and "mediator drift: GET http://127.0.0.1:" in out
 
 

@@ -5,70 +5,25 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MAPPINGS_DIR, REPO, WSDL_DIR
+from tests.backends.processes import free_port, stop_process, wait_http
+from tests.conftest import MAPPINGS_DIR, WSDL_DIR
 
 pytestmark = pytest.mark.integration
 
 MEDIATOR = [sys.executable, "-m", "mediator"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(url: str, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {deadline}s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture
-def demo_backend() -> Iterator[str]:
-    """The Python demo backend (examples/orders/backend.py) as its own process."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "examples/orders/backend.py"), "--port", str(port)]
-    )
-    try:
-        _wait(f"http://127.0.0.1:{port}/orders?wsdl")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
-
-
 def test_serve_answers_translated_json(demo_backend: str) -> None:
     """`mediator serve` loads the example, translates a real call and logs JSON lines."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ORDERS_SOAP_URL": f"{demo_backend}/orders"}
     process = subprocess.Popen(
         [
@@ -86,7 +41,7 @@ def test_serve_answers_translated_json(demo_backend: str) -> None:
         stdout=subprocess.PIPE,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/orders/1002")
+        wait_http(f"http://127.0.0.1:{port}/orders/1002")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders/1002", timeout=5) as response:
             assert response.status == 200
             body = json.loads(response.read())
@@ -94,7 +49,7 @@ def test_serve_answers_translated_json(demo_backend: str) -> None:
         assert body["shippedAt"] is None
         assert body["lines"][0]["quantity"] == 1
     finally:
-        _stop(process)
+        stop_process(process, signum=signal.SIGINT)
     assert process.stdout is not None
     with process.stdout:
         output = process.stdout.read().decode()
@@ -110,7 +65,7 @@ def test_serve_refuses_invalid_mappings(tmp_path: Path) -> None:
         "version: 1\nservice:\n  wsdl: orders.wsdl\nroutes:\n  - get: /x\n    operation: Nope\n"
     )
     result = subprocess.run(
-        [*MEDIATOR, "serve", str(bad), "--wsdl-dir", str(WSDL_DIR), "--port", str(_free_port())],
+        [*MEDIATOR, "serve", str(bad), "--wsdl-dir", str(WSDL_DIR), "--port", str(free_port())],
         capture_output=True,
         timeout=60,
         check=False,
@@ -203,7 +158,7 @@ def test_try_unknown_route_lists_routes() -> None:
 
 def test_serve_with_two_workers(demo_backend: str) -> None:
     """`--workers 2` starts two processes on one port; SIGINT stops them all."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ORDERS_SOAP_URL": f"{demo_backend}/orders"}
     process = subprocess.Popen(
         [
@@ -223,14 +178,14 @@ def test_serve_with_two_workers(demo_backend: str) -> None:
         stdout=subprocess.PIPE,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/customers/1")
+        wait_http(f"http://127.0.0.1:{port}/customers/1")
         for _ in range(10):
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{port}/customers/1", timeout=5
             ) as response:
                 assert json.loads(response.read())["customer"]["id"] == 1
     finally:
-        _stop(process)
+        stop_process(process, signum=signal.SIGINT)
     assert process.returncode == 0
     assert process.stdout is not None
     with process.stdout:

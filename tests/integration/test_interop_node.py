@@ -23,9 +23,9 @@ from tests.backends.node_soap import (
     NODE_DIR,
     _await_port,
     _require_tool,
-    _stop,
     ensure_node_modules,
 )
+from tests.backends.processes import stop_process
 from tests.integration.conftest import GatewayFactory
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ def node_interop() -> Iterator[str]:
             port = _await_port(proc)
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @pytest.fixture(params=["1.1", "1.2"])

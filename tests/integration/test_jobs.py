@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -31,6 +30,7 @@ from mediator.jobs.settings import JobSettings
 from mediator.mapping.loader import load_mappings
 from mediator.mapping.security_file import ApiKey, ApiKeyConfig, SecurityConfig
 from mediator.upstream.wsdl import WsdlRegistry
+from tests.backends.processes import free_port
 from tests.backends.scripted import envelope
 from tests.conftest import WSDL_DIR
 
@@ -459,18 +459,12 @@ async def test_workers_respect_the_concurrency_limit(
     assert orders.peak == 2 and sum(orders.calls.values()) == 8
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_connect_errors_are_retried_until_the_service_is_up(
     start_gateway: GatewayStarter, aiohttp_server: Callable[..., Any]
 ) -> None:
     """While nothing listens, the job waits as ``retrying`` (reason upstream-unavailable);
     once the service comes up the next attempt succeeds."""
-    port = _free_port()
+    port = free_port()
     client = await start_gateway(
         url=f"http://127.0.0.1:{port}/orders",
         retry_backoff=0.05,
@@ -521,7 +515,7 @@ class ServeProcess:
     def __init__(
         self, mapping: Path, orders_url: str, *job_args: str, log: Path | None = None
     ) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}"
         output = log.open("wb") if log is not None else None

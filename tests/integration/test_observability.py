@@ -33,6 +33,7 @@ from mediator.gateway.metrics import (
 from mediator.gateway.observe import OBSERVABILITY_KEY
 from mediator.gateway.settings import GatewaySettings
 from mediator.log import configure_logging
+from tests.backends.processes import free_port
 from tests.backends.scripted import Reply, ScriptedBackend, envelope
 from tests.conftest import MAPPINGS_DIR, WSDL_DIR
 from tests.integration.conftest import GatewayFactory
@@ -382,13 +383,6 @@ async def test_metrics_can_be_switched_off(gateway: GatewayFactory, tmp_path: Pa
 # -- multiprocess -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # loopback URLs built here
@@ -463,7 +457,7 @@ def test_two_processes_share_one_multiprocess_directory(
     }
     mapping = secured_mapping(tmp_path, breaker_failures=1000)
     upstream = f"orders.wsdl#OrderService/OrderPortSoap11@{orders_url}"
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     for port in ports:
         serve_processes.append(_serve(port, env, mapping))
     for port, process in zip(ports, serve_processes, strict=True):
@@ -515,7 +509,7 @@ def test_workers_share_metrics(
         "ORDERS_SOAP_URL": f"http://127.0.0.1:{closed_port()}/orders",
     }
     (tmp_path / "counter_1.db").write_bytes(b"stale")  # an earlier run's file: wiped
-    port = _free_port()
+    port = free_port()
     serve_processes.append(_serve(port, env, MAPPINGS_DIR, "--workers", "2"))
     _wait_ready(f"http://127.0.0.1:{port}/readyz", serve_processes[0])
     for _ in range(12):
@@ -541,7 +535,7 @@ def test_serve_flags_switch_endpoints(
     """``--dev`` serves explain traces; ``--no-metrics`` removes /metrics."""
     env = {**os.environ, "ORDERS_SOAP_URL": f"http://127.0.0.1:{closed_port()}/orders"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    port = _free_port()
+    port = free_port()
     serve_processes.append(_serve(port, env, MAPPINGS_DIR, "--dev", "--no-metrics"))
     base = f"http://127.0.0.1:{port}"
     _wait_ready(f"{base}/readyz", serve_processes[0])

@@ -43,9 +43,9 @@ from tests.backends.node_soap import (
     NODE_DIR,
     _await_port,
     _require_tool,
-    _stop,
     ensure_node_modules,
 )
+from tests.backends.processes import stop_process
 from tests.backends.redis_server import run_redis_server
 from tests.backends.scripted import Reply, ScriptedBackend, envelope
 from tests.conftest import REPO, WSDL_DIR
@@ -952,7 +952,7 @@ def node_catalog() -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{_await_port(proc)}"
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 async def test_ws_security_credentials_accepted_by_node_soap(
