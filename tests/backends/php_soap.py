@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.backends.debian import apt_install
 from tests.backends.processes import free_port, stop_process
 
 __all__ = ["PHP_DIR", "ensure_php", "run_php_backend"]
@@ -39,8 +40,6 @@ PHP_DIR = Path(__file__).resolve().parent / "php"
 
 ROUTER = "router.php"
 APT_PACKAGES = ("php-cli", "php-soap")
-APT_TIMEOUT = 900.0
-"""Seconds ``apt-get update`` plus ``apt-get install`` may take."""
 STARTUP_TIMEOUT = 20.0
 """Seconds to wait for ``GET /health`` to answer."""
 STOP_TIMEOUT = 5.0
@@ -48,7 +47,6 @@ STOP_TIMEOUT = 5.0
 START_ATTEMPTS = 3
 """Ports tried: a free port found by binding may be taken before PHP binds it."""
 
-_apt_updated = False
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """Loopback requests never go through an HTTP proxy from the environment."""
 
@@ -72,33 +70,6 @@ def _php_ready() -> str | None:
     return php if result.stdout.strip() == "yes" else None
 
 
-def _apt_get(*args: str) -> None:
-    """Run ``apt-get ARGS`` non-interactively; raise RuntimeError with its output on failure."""
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise RuntimeError("apt-get was not found")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        result = subprocess.run(
-            [apt, *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=APT_TIMEOUT,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(
-            f"apt-get {' '.join(args)} took longer than {APT_TIMEOUT:.0f} s"
-        ) from exc
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"apt-get {' '.join(args)} failed with exit status {result.returncode}:\n"
-            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
-        )
-
-
 def ensure_php() -> str:
     """Return the path of a ``php`` with the soap extension, installing it when missing.
 
@@ -109,21 +80,14 @@ def ensure_php() -> str:
         RuntimeError: PHP or its soap extension is missing and cannot be installed here
             (not root, no apt-get, or apt-get failed); the message says what to install.
     """
-    global _apt_updated
     php = _php_ready()
     if php is not None:
         return php
     wanted = " ".join(APT_PACKAGES)
-    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if not is_root or shutil.which("apt-get") is None:
-        raise RuntimeError(
-            "the PHP SOAP test backend needs the php command with the soap extension;"
-            f" install it (Debian/Ubuntu: sudo apt-get install -y {wanted}) and run again"
-        )
-    if not _apt_updated:
-        _apt_get("update")
-        _apt_updated = True
-    _apt_get("install", "-y", "--no-install-recommends", *APT_PACKAGES)
+    apt_install(
+        APT_PACKAGES,
+        missing="the PHP SOAP test backend needs the php command with the soap extension",
+    )
     php = _php_ready()
     if php is None:
         raise RuntimeError(

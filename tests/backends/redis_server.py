@@ -18,7 +18,6 @@ install. Only the standard library is used here.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -28,48 +27,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.backends.debian import apt_install
 from tests.backends.processes import free_port, stop_process
 
 __all__ = ["ensure_redis_server", "ping", "run_redis_server"]
 
 APT_PACKAGES = ("redis-server",)
-APT_TIMEOUT = 900.0
-"""Seconds ``apt-get update`` plus ``apt-get install`` may take."""
 STARTUP_TIMEOUT = 15.0
 """Seconds to wait for ``PING`` to answer."""
 STOP_TIMEOUT = 5.0
 """Seconds to wait after SIGTERM before killing the server."""
 START_ATTEMPTS = 3
 """Ports tried: a free port found by binding may be taken before Redis binds it."""
-
-_apt_updated = False
-
-
-def _apt_get(*args: str) -> None:
-    """Run ``apt-get ARGS`` non-interactively; raise RuntimeError with its output on failure."""
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise RuntimeError("apt-get was not found")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        result = subprocess.run(
-            [apt, *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=APT_TIMEOUT,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeError(
-            f"apt-get {' '.join(args)} took longer than {APT_TIMEOUT:.0f} s"
-        ) from exc
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"apt-get {' '.join(args)} failed with exit status {result.returncode}:\n"
-            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
-        )
 
 
 def ensure_redis_server() -> str:
@@ -82,20 +51,10 @@ def ensure_redis_server() -> str:
         RuntimeError: redis-server is missing and cannot be installed here (not root, no
             apt-get, or apt-get failed); the message says what to install.
     """
-    global _apt_updated
     found = shutil.which("redis-server")
     if found is not None:
         return found
-    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if not is_root or shutil.which("apt-get") is None:
-        raise RuntimeError(
-            "the Redis job store tests need redis-server; install it (Debian/Ubuntu: "
-            "sudo apt-get install -y redis-server) and run again"
-        )
-    if not _apt_updated:
-        _apt_get("update")
-        _apt_updated = True
-    _apt_get("install", "-y", "--no-install-recommends", *APT_PACKAGES)
+    apt_install(APT_PACKAGES, missing="the Redis job store tests need redis-server")
     found = shutil.which("redis-server")
     if found is None:
         raise RuntimeError("apt-get install redis-server succeeded but redis-server is missing")

@@ -8,11 +8,9 @@ described in ``docs/interop.md``.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +25,13 @@ from tests.backends.node_soap import (
 )
 from tests.backends.processes import stop_process
 from tests.integration.conftest import GatewayFactory
+from tests.integration.exact_json import D, exact_json
 
 pytestmark = pytest.mark.integration
 
 INTEROP = Path(__file__).resolve().parent.parent / "interop"
 WSS_PASSWORD = "pässwörd-🔑-42"  # what interop-server.js accepts
 REQUEST_ID = "interop-node-1"
-
-
-class ExactDecimal(Decimal):
-    """A JSON number as parsed here: equal only to a Decimal with the same digits."""
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Decimal):
-            return self.as_tuple() == other.as_tuple()
-        return NotImplemented
-
-    __hash__ = Decimal.__hash__
-
-
-def D(text: str) -> Decimal:
-    """An expected xsd:decimal, digits included (``D("0.10")`` is not ``D("0.1")``)."""
-    return Decimal(text)
-
-
-async def _json(response: Any) -> Any:
-    return json.loads(await response.text(), parse_float=ExactDecimal)
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +122,7 @@ async def test_document_literal_wrapped_typed_from_the_xsd(
     response = await client.get(f"/products/{product_id}")
     assert response.status == 200, await response.text()
     assert response.content_type == "application/json"
-    assert await _json(response) == expected
+    assert await exact_json(response) == expected
 
 
 def _summary(product: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +162,7 @@ async def test_derived_list_of_zero_one_many(
     client = await gateway(paths=[INTEROP / "node_catalog.yaml"], environ=catalog_env)
     response = await client.get("/products", params={"tag": tag})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {"product": expected}
+    assert await exact_json(response) == {"product": expected}
 
 
 async def test_request_values_and_non_ascii_round_trip(
@@ -201,7 +180,7 @@ async def test_request_values_and_non_ascii_round_trip(
     }
     response = await client.post("/products/3/reviews", json=review)
     assert response.status == 201, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "reviewId": 7003,
         "stored": {
             "productId": 3,
@@ -229,7 +208,7 @@ async def test_optional_request_element(
         headers={"Content-Type": "application/json"},
     )
     assert response.status == 201, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "reviewId": 7001,
         "stored": {
             "productId": 1,
@@ -280,7 +259,7 @@ async def test_large_response(gateway: GatewayFactory, node_interop: str) -> Non
     )
     response = await client.get("/exports", params={"count": "1200"})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {"product": [_exported(i) for i in range(1, 1201)]}
+    assert await exact_json(response) == {"product": [_exported(i) for i in range(1, 1201)]}
     wire = seen[-1].wire
     assert wire is not None and wire.response_body is not None
     assert len(wire.response_body) > 400_000
@@ -306,7 +285,7 @@ async def test_undeclared_xsi_prefix_is_refused(gateway: GatewayFactory, node_in
     }
     unaffected = await client.get("/products/3")
     assert unaffected.status == 200
-    assert await _json(unaffected) == PRODUCT_3
+    assert await exact_json(unaffected) == PRODUCT_3
 
 
 async def test_absent_null_unquoted(
@@ -322,7 +301,7 @@ async def test_absent_null_unquoted(
     path.write_text(mapping, encoding="utf-8")
     client = await gateway(paths=[path], environ={"CATALOG_URL": f"{node_interop}/catalog"})
     response = await client.get("/products/2")
-    assert await _json(response) == PRODUCT_2
+    assert await exact_json(response) == PRODUCT_2
 
 
 # -------------------------------------------------------------------------- faults
@@ -412,7 +391,7 @@ async def test_ws_security_username_token_accepted(
     )
     response = await client.get("/secure/products/3")
     assert response.status == 200, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "id": 3,
         "name": 'Câble & <adaptateur> "USB-C"',
         "price": D("1234567890.123456789"),
@@ -529,7 +508,7 @@ async def test_rpc_literal_by_local_name(
     )
     response = await client.get(f"/quotes-by-local-name/{symbol}", params={"days": str(days)})
     assert response.status == 200, await response.text()
-    assert await _json(response) == expected
+    assert await exact_json(response) == expected
 
 
 async def test_rpc_literal_derived_from_parts(gateway: GatewayFactory, node_interop: str) -> None:
@@ -539,7 +518,7 @@ async def test_rpc_literal_derived_from_parts(gateway: GatewayFactory, node_inte
     )
     response = await client.get("/quotes/ACME", params={"days": "2"})
     assert response.status == 200
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         **QUOTE_ACME,
         "history": {
             "point": [

@@ -8,9 +8,7 @@ Engine quirks are described in ``docs/interop.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,31 +17,12 @@ import pytest
 from mediator.gateway.exchange import Exchange
 from tests.backends.php_soap import run_php_backend
 from tests.integration.conftest import GatewayFactory
+from tests.integration.exact_json import D, exact_json
 
 pytestmark = pytest.mark.integration
 
 INTEROP = Path(__file__).resolve().parent.parent / "interop"
 REQUEST_ID = "interop-php-1"
-
-
-class ExactDecimal(Decimal):
-    """A JSON number as parsed here: equal only to a Decimal with the same digits."""
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Decimal):
-            return self.as_tuple() == other.as_tuple()
-        return NotImplemented
-
-    __hash__ = Decimal.__hash__
-
-
-def D(text: str) -> Decimal:
-    """An expected xsd:decimal, digits included (``D("0.10")`` is not ``D("0.1")``)."""
-    return Decimal(text)
-
-
-async def _json(response: Any) -> Any:
-    return json.loads(await response.text(), parse_float=ExactDecimal)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +90,7 @@ async def test_rpc_encoded_array_of_zero_one_many(
     response = await client.get("/items", params={"category": category})
     assert response.status == 200, await response.text()
     assert response.content_type == "application/json"
-    assert await _json(response) == {"items": expected}
+    assert await exact_json(response) == {"items": expected}
 
 
 @pytest.mark.parametrize(
@@ -125,7 +104,7 @@ async def test_rpc_encoded_struct_typed_from_the_xsd(
     client = await gateway(paths=[INTEROP / "php_inventory.yaml"], environ=inventory_env)
     response = await client.get(f"/items/{sku}")
     assert response.status == 200, await response.text()
-    assert await _json(response) == expected
+    assert await exact_json(response) == expected
 
 
 @pytest.mark.parametrize(
@@ -143,7 +122,7 @@ async def test_rpc_encoded_array_in_the_request(
     client = await gateway(paths=[INTEROP / "php_inventory.yaml"], environ=inventory_env)
     response = await client.post("/items/lookup", json={"skus": skus})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "items": [{k: item[k] for k in ("sku", "quantity", "price")} for item in expected]
     }
 
@@ -172,7 +151,7 @@ async def test_large_encoded_response(
     )
     response = await client.get("/bulk", params={"count": "900"})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {"items": [_bulk(i) for i in range(1, 901)]}
+    assert await exact_json(response) == {"items": [_bulk(i) for i in range(1, 901)]}
     wire = seen[-1].wire
     assert wire is not None and wire.response_body is not None
     assert len(wire.response_body) > 400_000
@@ -217,7 +196,7 @@ async def test_rpc_encoded_arrays_derived_from_the_xsd(
     client = await gateway(paths=[INTEROP / "php_inventory_derived.yaml"], environ=inventory_env)
     response = await client.get(path)
     assert response.status == 200, await response.text()
-    assert await _json(response) == expected
+    assert await exact_json(response) == expected
 
 
 @pytest.mark.xfail(
@@ -236,7 +215,7 @@ async def test_rpc_encoded_array_from_args(
     client = await gateway(paths=[INTEROP / "php_inventory_derived.yaml"], environ=inventory_env)
     response = await client.post("/derived/items/lookup", json={"skus": ["NUT-03"]})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {"items": [NUT]}
+    assert await exact_json(response) == {"items": [NUT]}
 
 
 # ------------------------------------------------------------------------ rpc/literal
@@ -299,9 +278,9 @@ async def test_rpc_literal_derived_from_parts(
     client = await gateway(paths=[INTEROP / "quotes.yaml"], environ=quotes_env)
     response = await client.get(f"/quotes/{symbol}", params={"days": str(days)})
     assert response.status == 200, await response.text()
-    assert await _json(response) == expected
+    assert await exact_json(response) == expected
     by_local_name = await client.get(f"/quotes-by-local-name/{symbol}", params={"days": str(days)})
-    assert await _json(by_local_name) == {**expected, "history": expected["history"]["point"]}
+    assert await exact_json(by_local_name) == {**expected, "history": expected["history"]["point"]}
 
 
 async def test_rpc_literal_fault_maps_to_404(
@@ -370,7 +349,7 @@ async def test_soap12_with_required_header(
     client = await gateway(paths=[INTEROP / "php_accounts.yaml"], environ=accounts_env)
     response = await client.get(f"/accounts/{account['number']}", headers={"X-Tenant": "acme"})
     assert response.status == 200, await response.text()
-    assert await _json(response) == {"account": account}
+    assert await exact_json(response) == {"account": account}
 
 
 async def test_request_values_and_non_ascii_round_trip(
@@ -392,7 +371,7 @@ async def test_request_values_and_non_ascii_round_trip(
         },
     )
     assert response.status == 201, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "transferId": 9007199254740993,
         "amount": D("1999.90"),
         "valueDate": "2026-04-03",
@@ -419,7 +398,7 @@ async def test_optional_request_element_omitted(
         },
     )
     assert response.status == 201, await response.text()
-    assert await _json(response) == {
+    assert await exact_json(response) == {
         "transferId": 9007199254740993,
         "amount": D("0.1"),
         "valueDate": "2026-04-03",
