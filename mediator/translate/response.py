@@ -10,6 +10,7 @@ from lxml import etree
 
 from mediator.errors import ExtractError
 from mediator.mapping.model import FieldSpec, ResponseSpec
+from mediator.translate.child_plan import MAX_DEPTH, has_nil, plan_for
 from mediator.translate.convert import CONVERTERS
 from mediator.translate.xmljson import is_nil, text_content
 
@@ -27,13 +28,13 @@ def _text_of(item: Any) -> str:
     return str(item)
 
 
-def _convert(field: FieldSpec, item: Any, trace: Trace | None, depth: int) -> Any:
+def _convert(field: FieldSpec, item: Any, trace: Trace | None, depth: int, nils: bool) -> Any:
     if isinstance(item, etree._Element):
         if is_nil(item):
             return None
         kind = field.kind
         if kind == "object":
-            return _object(field.fields, item, trace, depth + 1)
+            return _object(field.fields, item, trace, depth + 1, nils)
         if kind == "xml":
             return etree.tostring(item, encoding="unicode", with_tail=False)
         text = text_content(item) if len(item) else (item.text or "")
@@ -61,10 +62,20 @@ def _scalar(field: FieldSpec, text: str, kind: str | None = None) -> Any:
 
 
 def _object(
-    fields: tuple[FieldSpec, ...], node: etree._Element, trace: Trace | None, depth: int
+    fields: tuple[FieldSpec, ...],
+    node: etree._Element,
+    trace: Trace | None,
+    depth: int,
+    nils: bool,
 ) -> dict[str, Any]:
-    if depth > 64:
+    """``nils`` is false when no element of the extracted tree carries ``xsi:nil``."""
+    if depth > MAX_DEPTH:
         raise ExtractError("response nested too deeply")
+    if trace is None and (plan := plan_for(fields)) is not None:
+        try:
+            return plan.extract(node, depth, nils=nils)
+        except ValueError:
+            pass  # a value does not fit its type: the generic walk below names the field
     result: dict[str, Any] = {}
     children: dict[str, list[etree._Element]] | None = None
     for field in fields:
@@ -92,9 +103,9 @@ def _object(
                 }
             )
         if field.is_list:
-            result[field.name] = [_convert(field, item, trace, depth) for item in items]
+            result[field.name] = [_convert(field, item, trace, depth, nils) for item in items]
         elif items:
-            result[field.name] = _convert(field, items[0], trace, depth)
+            result[field.name] = _convert(field, items[0], trace, depth, nils)
         elif field.absent == "null":
             result[field.name] = None
     return result
@@ -113,7 +124,7 @@ def extract_response(spec: ResponseSpec, body: etree._Element, trace: Trace | No
     root = roots[0]
     if trace is not None:
         trace.append({"field": "(root)", "xpath": spec.root_source, "matched": len(roots)})
-    data = _object(spec.fields, root, trace, 0)
+    data = _object(spec.fields, root, trace, 0, trace is not None or has_nil(root))
     if spec.template is None:
         return data
     view = xmltodict.parse(

@@ -145,28 +145,34 @@ def _deeper_than(depth: int) -> etree.XPath:
     return etree.XPath("boolean(/" + "/*" * (depth + 1) + ")")
 
 
-_NAME_DELIMITERS = bytes.maketrans(b"<>=\"'/", b"      ")
+# XML whitespace and the bytes that end a name map to b" ", every other byte to b"x": a run
+# of n + 1 b"x" in the translated document exists exactly when some run of bytes without
+# whitespace or ``<>="'/`` is longer than n, and no XML name can be longer than such a run.
+_NAME_RUNS = bytes(0x20 if byte in b" \t\r\n<>=\"'/" else 0x78 for byte in range(256))
 
 
-def _longest_token(data: bytes) -> int:
-    """The longest run of bytes containing no whitespace, ``<>=\"'/``: no XML name can be
-    longer (split and translate run in C)."""
-    return max(map(len, data.translate(_NAME_DELIMITERS).split()), default=0)
+def _names_within(data: bytes, max_name: int) -> bool:
+    """No run of name bytes is longer than ``max_name`` (translate and search run in C)."""
+    return len(data) <= max_name or b"x" * (max_name + 1) not in data.translate(_NAME_RUNS)
 
 
 def _plainly_within(data: bytes, root: etree._Element, limits: XMLLimits) -> bool:
     """Cheap upper bounds, counted in C, that prove every structural bound holds.
 
     False means only that a bound could be exceeded; :func:`_check_structure` then decides.
-    Without a DTD no entity can expand, so the raw bytes bound every node of the tree.
+    Without a DTD no entity can expand, so the raw bytes bound every node of the tree:
+    every attribute needs a ``=``, every namespace declaration an ``xmlns``.
     """
     tags = data.count(b"<")
     return (
         len(data) <= limits.max_text  # no text node or attribute value can be larger
         and tags <= limits.max_children  # no element can have more children
         and data.count(b"xmlns") <= limits.max_namespaces
-        and cast(float, _TOTAL_ATTRIBUTES(root)) <= limits.max_attributes
-        and _longest_token(data) <= limits.max_name
+        and (
+            data.count(b"=") <= limits.max_attributes
+            or cast(float, _TOTAL_ATTRIBUTES(root)) <= limits.max_attributes
+        )
+        and _names_within(data, limits.max_name)
         and (tags <= 2 * limits.max_depth or not _deeper_than(limits.max_depth)(root))
     )
 

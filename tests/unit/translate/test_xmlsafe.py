@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mediator.translate import xmlsafe
 from mediator.translate.xmlsafe import XMLLimits, XMLRejected, parse_xml, xml_safe_text
 
 DTD_MESSAGE = "XML with a DTD (DOCTYPE) is not accepted"
@@ -219,6 +220,47 @@ def test_name_bound():
     with pytest.raises(XMLRejected) as info:
         parse_xml(b"<abcde/>", XMLLimits(max_name=4))
     assert str(info.value) == "an XML name is too long"
+
+
+def _longest_run(data: bytes) -> int:
+    """The reference for the cheap name bound: the longest run of name-like bytes."""
+    runs = data.translate(bytes.maketrans(b"<>=\"'/", b"      ")).split()
+    return max(map(len, runs), default=0)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<abcd/>",
+        b"<abcde/>",
+        b"<a>abcde</a>",
+        b'<a b="abcde"/>',
+        b"<a:bcd xmlns:a='u'/>",
+        b"<a>ab cd\tef\r\ngh</a>",
+        b"<a>abcd/efgh</a>",
+        b"<abc>abcd</abc><abcde",
+        b"x" * 5,
+        b"",
+    ],
+)
+def test_cheap_name_bound_agrees_with_the_longest_run(data):
+    """The C-level name proof says "within" exactly when no run of name bytes exceeds the
+    bound, so a document it passes cannot hold a longer name."""
+    assert xmlsafe._names_within(data, 4) == (_longest_run(data) <= 4)
+
+
+def test_long_text_without_spaces_falls_back_to_the_exact_walk():
+    """A long token that is text, not a name, fails the cheap proof but not the bound."""
+    assert parse_xml(b"<a>" + b"y" * 50 + b"</a>", XMLLimits(max_name=4)).text == "y" * 50
+
+
+def test_equals_signs_in_text_do_not_hide_attributes():
+    """Counting ``=`` only proves the attribute bound; many of them in text still leave the
+    real count to decide."""
+    data = b'<a x="1"><b y="2">' + b"=" * 20 + b"</b></a>"
+    assert parse_xml(data, XMLLimits(max_attributes=2)).tag == "a"
+    with pytest.raises(XMLRejected, match="more than 1 attributes"):
+        parse_xml(b'<a x="1" z="3">' + b"=" * 20 + b"</a>", XMLLimits(max_attributes=1))
 
 
 def test_namespace_declarations_bound():
