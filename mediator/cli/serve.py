@@ -22,6 +22,7 @@ from mediator.gateway.app import create_app
 from mediator.gateway.auth import server_ssl_context
 from mediator.gateway.exchange import Observer
 from mediator.gateway.metrics import mark_process_dead, prepare_multiprocess
+from mediator.gateway.process import LOOPS, loop_name, new_event_loop
 from mediator.gateway.settings import GatewaySettings
 from mediator.gateway.tracing import configure_tracer_provider, otel_available
 from mediator.jobs.settings import add_job_arguments, job_settings_from
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         help="worker processes sharing the port (SO_REUSEPORT); default 1",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="auto",
+        help="event loop: uvloop when installed (auto, the default), or asyncio's own",
     )
     parser.add_argument(
         "--watch",
@@ -177,6 +184,7 @@ def settings_from(args: argparse.Namespace) -> GatewaySettings:
         watch=args.watch,
         keepalive_timeout=parse_duration(args.keepalive_timeout),
         metrics=args.metrics,
+        settle_heap=True,
         otel=args.otel,
         explain=_explain_capacity(args),
         readyz_upstreams=args.readyz_upstreams,
@@ -226,7 +234,14 @@ def run(args: argparse.Namespace) -> int:
             reloader=lambda: _refuse_unsafe(args, security, load(args)),
             observers=observers,
         )
-        log.info("gateway.started", host=settings.host, port=settings.port, pid=os.getpid())
+        loop = new_event_loop(args.loop)
+        log.info(
+            "gateway.started",
+            host=settings.host,
+            port=settings.port,
+            pid=os.getpid(),
+            loop=loop_name(loop),
+        )
         web.run_app(
             app,
             host=settings.host,
@@ -237,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             handler_cancellation=True,
             reuse_port=reuse_port,
             ssl_context=server_ssl,
+            loop=loop,
         )
         if provider is not None:
             provider.shutdown()  # flush the spans still queued

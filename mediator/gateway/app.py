@@ -16,6 +16,7 @@ from mediator.gateway.limits import LIMITS_KEY
 from mediator.gateway.middlewares import problem_middleware, request_context_middleware
 from mediator.gateway.observe import setup_observability
 from mediator.gateway.openapi import build_openapi
+from mediator.gateway.process import settle_heap
 from mediator.gateway.reload import Reloader, reload_context
 from mediator.gateway.router import RoutingTable
 from mediator.gateway.settings import GatewaySettings
@@ -70,6 +71,8 @@ class GatewayRuntime:
         )
         self.table = table
         self.generation += 1
+        if self.settings.settle_heap:
+            settle_heap()  # the previous table, if any, is no longer referenced
         _log.info(
             "gateway.routes_loaded",
             routes=len(mappings.routes),

@@ -30,6 +30,9 @@ class GatewaySettings:
     # Observability (docs/operations.md).
     metrics: bool = True
     """Serve Prometheus metrics at ``/metrics``."""
+    settle_heap: bool = False
+    """After each load, exempt the loaded objects from garbage collection (``mediator
+    serve`` sets it; see :mod:`mediator.gateway.process`)."""
     otel: bool = False
     """Trace requests with OpenTelemetry (the ``otel`` extra), using the global provider."""
     explain: int = 0

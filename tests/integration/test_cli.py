@@ -56,6 +56,8 @@ def test_serve_answers_translated_json(demo_backend: str) -> None:
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     handled = [line for line in lines if line["event"] == "gateway.request_handled"]
     assert handled and handled[-1]["status"] == 200 and handled[-1]["operation"] == "GetOrder"
+    (started,) = [line for line in lines if line["event"] == "gateway.started"]
+    assert started["loop"] == "uvloop"  # a default dependency on Linux
 
 
 def test_serve_refuses_invalid_mappings(tmp_path: Path) -> None:
