@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import time
@@ -81,22 +82,28 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
         raise
     finally:
         elapsed = time.perf_counter() - started
-        route = state.route
-        _log.info(
-            "gateway.request_handled",
-            method=request.method,
-            path=request.path,
-            status=status,
-            route=route.name if route else None,
-            operation=route.operation.name if route else None,
-            upstream_status=state.upstream_status
-            or (state.wire.response_status if state.wire else None),
-            upstream_attempts=state.wire.attempts if state.wire else None,
-            duration_ms=round(elapsed * 1000, 3),
-            **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
-        )
+        if _log.is_enabled_for(logging.INFO):  # else skip building the line's fields
+            _access_line(request, state, status, elapsed)
         if watch is not None:
             watch.finish(status, response, elapsed)
+
+
+def _access_line(request: web.Request, state: RequestState, status: int, elapsed: float) -> None:
+    """The one log line of every request (at info)."""
+    route = state.route
+    _log.info(
+        "gateway.request_handled",
+        method=request.method,
+        path=request.path,
+        status=status,
+        route=route.name if route else None,
+        operation=route.operation.name if route else None,
+        upstream_status=state.upstream_status
+        or (state.wire.response_status if state.wire else None),
+        upstream_attempts=state.wire.attempts if state.wire else None,
+        duration_ms=round(elapsed * 1000, 3),
+        **{f"{k}_ms": round(v * 1000, 3) for k, v in state.timings.items()},
+    )
 
 
 def _notify(
