@@ -82,22 +82,19 @@ def _object_reader(plan: ObjectPlan, nils: bool) -> Reader:
 class ObjectPlan:
     """The compiled extraction of one object whose fields are all plain child steps."""
 
-    __slots__ = ("_layout", "_lists", "_nil_slots", "_size", "_slots")
+    __slots__ = ("_layout", "_names", "_nil_slots", "_slots")
 
     def __init__(self, fields: tuple[FieldSpec, ...]) -> None:
-        slots: dict[str, tuple[int, bool, Reader]] = {}
-        nil_slots: dict[str, tuple[int, bool, Reader]] = {}
-        layout: list[tuple[str, int, bool]] = []
-        for index, field in enumerate(fields):
+        slots: dict[str, tuple[str, bool, Reader]] = {}
+        nil_slots: dict[str, tuple[str, bool, Reader]] = {}
+        for field in fields:
             assert field.child_tag is not None  # plan_for compiles only such objects
-            slots[field.child_tag] = (index, field.is_list, _reader(field, nils=False))
-            nil_slots[field.child_tag] = (index, field.is_list, _reader(field, nils=True))
-            layout.append((field.name, index, field.absent == "null"))
+            slots[field.child_tag] = (field.name, field.is_list, _reader(field, nils=False))
+            nil_slots[field.child_tag] = (field.name, field.is_list, _reader(field, nils=True))
         self._slots = slots
         self._nil_slots = nil_slots
-        self._layout = tuple(layout)
-        self._lists = tuple(i for i, field in enumerate(fields) if field.is_list)
-        self._size = len(fields)
+        self._names = tuple(field.name for field in fields)
+        self._layout = tuple((f.name, f.is_list, f.absent == "null") for f in fields)
 
     def extract(self, node: etree._Element, depth: int, *, nils: bool) -> dict[str, Any]:
         """The object read from ``node``'s children; ``nils`` is false when no element in
@@ -111,34 +108,31 @@ class ObjectPlan:
         """
         if depth > MAX_DEPTH:
             raise ExtractError("response nested too deeply")
-        values: list[Any] = [_MISSING] * self._size
-        for index in self._lists:
-            values[index] = []
         slots = self._nil_slots if nils else self._slots
+        found: dict[str, Any] = {}
         for child in node:
             slot = slots.get(child.tag)  # comments and PIs: a function, in no table
             if slot is None:
                 continue
-            index, is_list, read = slot
+            name, is_list, read = slot
             if is_list:
-                values[index].append(read(child, depth))
-            elif values[index] is _MISSING:  # the first match counts, as with XPath
-                values[index] = read(child, depth)
+                items = found.get(name)
+                if items is None:
+                    found[name] = items = []
+                items.append(read(child, depth))
+            elif name not in found:  # the first match counts, as with XPath
+                found[name] = read(child, depth)
+        if len(found) == len(self._names) and tuple(found) == self._names:
+            return found  # every field present, in the document in field order
         result: dict[str, Any] = {}
-        for name, index, absent_null in self._layout:
-            value = values[index]
-            if value is not _MISSING:
-                result[name] = value
+        for name, is_list, absent_null in self._layout:
+            if name in found:
+                result[name] = found[name]
+            elif is_list:
+                result[name] = []
             elif absent_null:
                 result[name] = None
         return result
-
-
-class _Missing:
-    __slots__ = ()
-
-
-_MISSING: Final = _Missing()
 
 
 def _reader(field: FieldSpec, *, nils: bool) -> Reader:
