@@ -29,6 +29,8 @@ def _string(text: str) -> str:
 
 
 def _integer(text: str) -> int:
+    if text.isascii() and text.isdigit():  # the common case, checked in C
+        return int(text)
     value = text.strip()
     if not _INTEGER.match(value):
         raise ValueError("not an integer")

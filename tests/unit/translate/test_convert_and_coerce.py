@@ -16,7 +16,8 @@ from mediator.translate.convert import convert_text
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("42", 42), (" 42\n", 42), ("+7", 7), ("-0", 0), ("-12", -12)]
+    ("text", "value"),
+    [("42", 42), (" 42\n", 42), ("+7", 7), ("-0", 0), ("-12", -12), ("007", 7), ("0", 0)],
 )
 def test_convert_integer(text, value):
     """xsd:int text becomes a Python int."""
@@ -25,7 +26,7 @@ def test_convert_integer(text, value):
     assert type(result) is int
 
 
-@pytest.mark.parametrize("text", ["4.0", "1e3", "abc", "", "0x10", "1 000"])
+@pytest.mark.parametrize("text", ["4.0", "1e3", "abc", "", "0x10", "1 000", "1_000", "²"])
 def test_convert_integer_rejects(text):
     """Non-integer text is rejected."""
     with pytest.raises(ValueError, match="not an integer"):
