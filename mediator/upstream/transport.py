@@ -230,6 +230,19 @@ async def _read(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> T
             upstream=url,
             status=response.status,
         )
+    if declared is not None and not encoded:  # at most Content-Length bytes, checked above
+        body = await response.read()
+    else:
+        body = await _read_capped(response, url, max_bytes)
+    return TransportResponse(
+        status=response.status,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=body,
+    )
+
+
+async def _read_capped(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> bytes:
+    """A body of unknown length (chunked or compressed), cut off past ``max_bytes``."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_CHUNK):
@@ -240,8 +253,4 @@ async def _read(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> T
                 f"response larger than {max_bytes} bytes", upstream=url, status=response.status
             )
         chunks.append(chunk)
-    return TransportResponse(
-        status=response.status,
-        headers={k.lower(): v for k, v in response.headers.items()},
-        body=b"".join(chunks),
-    )
+    return b"".join(chunks)
