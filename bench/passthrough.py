@@ -11,6 +11,7 @@ are returned as they came. Whatever the gateway does beyond this is the cost of 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -63,9 +64,20 @@ def main() -> None:
     parser.add_argument("--backend", required=True, help="SOAP endpoint URL")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18082)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     args = parser.parse_args()
+    loop = asyncio.new_event_loop()
+    if args.loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
     web.run_app(
-        create_app(args.backend), host=args.host, port=args.port, access_log=None, print=None
+        create_app(args.backend),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=loop,
     )
 
 

@@ -99,6 +99,8 @@ class Settings:
     retries: int
     retry_window: float
     started: float
+    passthrough_loop: str = "asyncio"
+    mediator_loop: str | None = None  # None: the gateway's default (uvloop when installed)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -117,6 +119,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         # Repeats only within this many seconds of the start: the extras need the rest.
         retry_window=55.0 if quick else 255.0,
         started=time.perf_counter(),
+        passthrough_loop=args.passthrough_loop,
+        mediator_loop=args.mediator_loop,
     )
 
 
@@ -243,8 +247,15 @@ def _meta(settings: Settings, plan: CpuPlan, wrk_path: str) -> dict[str, Any]:
 
 
 def _mediator(
-    name: str, port: int, backend_url: str, cpus: frozenset[int] | None, *extra: str
+    name: str,
+    port: int,
+    backend_url: str,
+    cpus: frozenset[int] | None,
+    settings: Settings,
+    *extra: str,
 ) -> Service:
+    if settings.mediator_loop is not None:
+        extra = (*extra, "--loop", settings.mediator_loop)
     return Service(
         name,
         [
@@ -270,10 +281,14 @@ def _mediator(
     )
 
 
-def _contenders(backend_url: str, cpus: frozenset[int] | None) -> dict[str, Service]:
+def _contenders(
+    backend_url: str, cpus: frozenset[int] | None, settings: Settings
+) -> dict[str, Service]:
     ports = {name: free_port() for name in (report.MEDIATOR, report.PASSTHROUGH, report.NAIVE)}
     return {
-        report.MEDIATOR: _mediator(report.MEDIATOR, ports[report.MEDIATOR], backend_url, cpus),
+        report.MEDIATOR: _mediator(
+            report.MEDIATOR, ports[report.MEDIATOR], backend_url, cpus, settings
+        ),
         report.PASSTHROUGH: Service(
             report.PASSTHROUGH,
             [
@@ -283,6 +298,8 @@ def _contenders(backend_url: str, cpus: frozenset[int] | None) -> dict[str, Serv
                 backend_url,
                 "--port",
                 str(ports[report.PASSTHROUGH]),
+                "--loop",
+                settings.passthrough_loop,
             ],
             port=ports[report.PASSTHROUGH],
             ready_path="/accounts/42",
@@ -539,8 +556,8 @@ def measure_workers(
     if "--workers" not in help_text:
         _log("workers: skipped: --workers not available")
         return {"skipped": "--workers not available"}
-    one = _mediator("mediator-1w", free_port(), backend_url, None, "--workers", "1")
-    two = _mediator("mediator-2w", free_port(), backend_url, None, "--workers", "2")
+    one = _mediator("mediator-1w", free_port(), backend_url, None, settings, "--workers", "1")
+    two = _mediator("mediator-2w", free_port(), backend_url, None, settings, "--workers", "2")
     scenario = SCENARIOS[0]
     runs: dict[str, list[dict[str, Any]]] = {"one": [], "two": []}
     with running(one, two):
@@ -780,6 +797,17 @@ def main() -> None:
         help="add this to the niceness of the runner and all it starts; negative (root only,"
         " e.g. -10) keeps other work on a shared machine from disturbing the figures",
     )
+    parser.add_argument(
+        "--passthrough-loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="event loop of the pass-through (default asyncio: the ceiling as issue 11 defines it)",
+    )
+    parser.add_argument(
+        "--mediator-loop",
+        choices=("asyncio", "uvloop"),
+        help="event loop of the gateway (default: its own, uvloop when installed)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     settings = _settings(args)
@@ -808,6 +836,8 @@ def main() -> None:
     results["meta"]["mediator_path"] = str(args.mediator_path or ROOT)
     results["meta"]["mediator_commit"] = commit or "work tree"
     results["meta"]["niceness"] = os.getpriority(os.PRIO_PROCESS, 0)
+    results["meta"]["passthrough_loop"] = settings.passthrough_loop
+    results["meta"]["mediator_loop"] = settings.mediator_loop or "default (uvloop if installed)"
     _log(f"{settings.mode} run: {plan.describe()}; fixtures {fixtures.sizes}")
     load_now = results["meta"]["loadavg_start"]
     if load_now is not None and load_now > 0.5:
@@ -831,7 +861,7 @@ def main() -> None:
         cpus=plan.backend,
         log_dir=LOGS,
     )
-    contenders = _contenders(backend_url, plan.contender)
+    contenders = _contenders(backend_url, plan.contender, settings)
     try:
         with running(backend):
             results["backend_alone"] = measure_backend(backend_port, fixtures, settings, plan)
