@@ -13,6 +13,7 @@ head must arrive within it) and the handler's body timeout (408). See docs/secur
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from mediator.errors import ClientError
 from mediator.mapping.security_file import JsonLimits
+from mediator.translate.jsonio import json_xml_safe, plain_json
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -120,8 +122,40 @@ def _number_length(value: int | Decimal) -> int:
     return len(str(value))
 
 
+@functools.lru_cache(maxsize=8)
+def _number_run(max_length: int) -> re.Pattern[bytes]:
+    """A run of more than ``max_length`` bytes that can belong to a number."""
+    return re.compile(rb"[-+.0-9Ee]{%d}" % (max_length + 1))
+
+
+def _plainly_within(value: Any, limits: JsonLimits) -> bool:
+    """Upper bounds, counted in C on the value written as JSON, that prove every limit holds.
+
+    False means only that a limit could be exceeded; the walk in :func:`check_json` decides.
+    In the text of :func:`~mediator.translate.jsonio.plain_json` every container adds a
+    bracket (so brackets bound the depth), every entry but a container's first a comma,
+    every character of a string or name at least one byte, and every number is written as
+    ``str()`` writes it, among bytes that cannot belong to a number.
+    """
+    text = plain_json(value)
+    return (
+        text is not None
+        and len(text) <= limits.max_string_length
+        and text.count(b"[") + text.count(b"{") <= limits.max_depth
+        and text.count(b",") < limits.max_items
+        and json_xml_safe(text)
+        and (
+            len(text) <= limits.max_number_length
+            or _number_run(limits.max_number_length).search(text) is None
+        )
+    )
+
+
 def check_json(value: Any, limits: JsonLimits) -> None:
     """Walk a parsed JSON body and enforce ``limits``.
+
+    Small bodies are cleared by bounds counted in C; the walk runs when those cannot rule
+    a violation out, so the first offending value is always the walk's.
 
     Raises:
         ClientError: 400 with a JSON pointer to the first offending value: nested deeper
@@ -129,6 +163,12 @@ def check_json(value: Any, limits: JsonLimits) -> None:
             string (or member name) over ``max_string_length`` characters or holding
             characters XML cannot carry, a number over ``max_number_length`` characters.
     """
+    if not _plainly_within(value, limits):
+        _walk(value, limits)
+
+
+def _walk(value: Any, limits: JsonLimits) -> None:
+    """The exact check, in Python: every value in order, with its pointer."""
     stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
         item, pointer, depth = stack.pop()

@@ -9,26 +9,55 @@
 
 Every environment uses ``StrictUndefined``: a missing value is an error, never an empty element.
 The ``int`` and ``float`` filters are strict too: ``"abc" | int`` is a client error, not ``0``.
+
+Two shortcuts keep rendering cheap without changing what it yields:
+
+* an expression that is a variable path (``path.id``, ``body.customer["name"]``), optionally
+  through filters without arguments (``body.qty | int``), compiles into a
+  :class:`PathExpression`: the same ``getattr``/``getitem``/filter calls Jinja's generated code
+  makes, without a template context per call; anything else, or a variable the context lacks,
+  goes through Jinja;
+* templates write a plain string's escaped text without wrapping it in ``Markup`` first
+  (:func:`escape_output`): the text is the same.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from decimal import Decimal, InvalidOperation
+from types import CodeType
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, nodes
+from jinja2.parser import Parser
+from markupsafe import escape
 
 from mediator.errors import ClientError
 from mediator.mapping.values import to_integer
+
+try:  # markupsafe's own C escaper for plain strings (private: fall back to str.replace)
+    from markupsafe._speedups import _escape_inner as _escape_text
+except ImportError:  # pragma: no cover - other markupsafe versions
+
+    def _escape_text(text: str, /) -> str:
+        return (
+            text.replace("&", "&amp;")
+            .replace(">", "&gt;")
+            .replace("<", "&lt;")
+            .replace("'", "&#39;")
+            .replace('"', "&#34;")
+        )
+
 
 __all__ = [
     "DATA_ENV",
     "XML_ENV",
     "CompiledExpression",
+    "PathExpression",
     "compile_expression",
     "compile_leaf",
+    "escape_output",
     "single_expression",
 ]
 
@@ -55,9 +84,49 @@ def _strict_decimal(value: Any) -> Decimal:
     return result
 
 
+_MISSING: Any = object()
+
+
+def escape_output(value: Any) -> Any:
+    """What an autoescaping template writes for ``{{ value }}``: ``markupsafe.escape``'s text.
+
+    A plain string (or an ``int`` or ``Decimal``, whose text needs no escaping) is returned
+    as ``str`` rather than ``Markup``; everything else (``Markup``, objects with ``__html__``,
+    undefined values) goes through ``markupsafe.escape``.
+    """
+    cls = value.__class__
+    if cls is str:
+        return _escape_text(value)
+    if cls is int or cls is Decimal:
+        return str(value)
+    return escape(value)
+
+
+class _Template(Template):
+    """A template whose output expressions are escaped by :func:`escape_output`."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+    ) -> Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        # The generated module imports ``escape`` and calls it only around output expressions
+        # of autoescaped templates (whose results are joined into the output).
+        namespace = template.root_render_func.__globals__
+        if namespace.get("escape") is escape:
+            namespace["escape"] = escape_output
+        return template
+
+
 class _JsonEnvironment(Environment):
     """Templates mostly read parsed JSON: ``body.customer`` looks up the dict key first, and
     only then an attribute (Jinja's default order costs an exception per lookup)."""
+
+    template_class = _Template
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict:
@@ -65,6 +134,10 @@ class _JsonEnvironment(Environment):
                 return obj[attribute]
             except KeyError:
                 pass
+            # Jinja's fallbacks, without raising: a dict attribute (``body.items``), else
+            # undefined (the item lookup was just done).
+            value = getattr(obj, attribute, _MISSING)
+            return self.undefined(obj=obj, name=attribute) if value is _MISSING else value
         return super().getattr(obj, attribute)
 
 
@@ -89,6 +162,96 @@ DATA_ENV = _make_env(autoescape=False)
 
 CompiledExpression = Callable[..., Any]
 
+_ATTR, _CALL = 0, 1
+_SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"})
+"""Names Jinja's generated code may bind itself instead of reading the context."""
+
+
+class PathExpression:
+    """A compiled variable path, evaluated the way Jinja's generated code evaluates it.
+
+    The root variable comes from the context; each ``.name`` goes through the environment's
+    ``getattr``, each ``[constant]`` through its ``getitem``, each filter is called on the
+    value, so values, undefined results and errors are Jinja's. A context without the root
+    variable (Jinja would then look at its globals, or report it undefined) is handed to the
+    Jinja expression itself.
+    """
+
+    __slots__ = ("_fallback", "_root", "_steps", "source")
+
+    def __init__(
+        self,
+        source: str,
+        root: str,
+        steps: tuple[tuple[int, str, Callable[..., Any]], ...],
+        fallback: CompiledExpression,
+    ) -> None:
+        self.source = source
+        self._root = root
+        self._steps = steps
+        self._fallback = fallback
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        """The expression's value in ``context`` (the variables, as for ``__call__``)."""
+        try:
+            value = context[self._root]
+        except KeyError:
+            return self._fallback(**context)
+        for kind, name, func in self._steps:
+            if kind is _CALL:
+                value = func(value)
+            elif type(value) is dict and name in value:  # _JsonEnvironment.getattr, inlined
+                value = value[name]
+            else:
+                value = func(value, name)
+        return value
+
+    def __call__(self, /, **context: Any) -> Any:
+        return self.evaluate(context)
+
+    def __repr__(self) -> str:
+        return f"<PathExpression {self.source!r}>"
+
+
+_Step = tuple[int, str, Callable[..., Any]]
+
+
+def _path_steps(node: nodes.Expr, env: Environment) -> tuple[str, list[_Step]] | None:
+    """The root name and steps of a variable path, or ``None`` for any other expression."""
+    steps: list[_Step] = []
+    inline = type(env).getattr is _JsonEnvironment.getattr
+    while not isinstance(node, nodes.Name):
+        if isinstance(node, nodes.Getattr):
+            attr, getattr_ = node.attr, env.getattr
+            if inline:
+                steps.append((_ATTR, attr, getattr_))
+            else:
+                steps.append((_CALL, "", lambda obj, attr=attr, get=getattr_: get(obj, attr)))
+            node = node.node
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            key, getitem = node.arg.value, env.getitem
+            steps.append((_CALL, "", lambda obj, key=key, get=getitem: get(obj, key)))
+            node = node.node
+        elif (
+            isinstance(node, nodes.Filter)
+            and node.node is not None
+            and not node.args
+            and not node.kwargs
+            and node.dyn_args is None
+            and node.dyn_kwargs is None
+        ):
+            func = env.filters.get(node.name)
+            if func is None or getattr(func, "jinja_pass_arg", None) is not None:
+                return None
+            steps.append((_CALL, "", func))
+            node = node.node
+        else:
+            return None
+    if node.ctx != "load" or node.name in _SPECIAL_NAMES:
+        return None
+    steps.reverse()
+    return node.name, steps
+
 
 def single_expression(source: str) -> str | None:
     """Return the expression if ``source`` is exactly one ``{{ expr }}``, else ``None``."""
@@ -104,10 +267,21 @@ def single_expression(source: str) -> str | None:
 def compile_expression(source: str, env: Environment = DATA_ENV) -> CompiledExpression:
     """Compile one Jinja expression; calling the result with a context returns a native value.
 
+    A variable path (optionally through filters without arguments) becomes a
+    :class:`PathExpression`; anything else Jinja's own compiled expression.
+
     Raises:
         jinja2.TemplateSyntaxError: when the expression does not compile.
     """
-    return env.compile_expression(source, undefined_to_none=False)
+    compiled = env.compile_expression(source, undefined_to_none=False)
+    if env.is_async or env.sandboxed:
+        return compiled
+    parser = Parser(env, source, state="variable")
+    path = _path_steps(parser.parse_expression(), env)
+    if path is None or not parser.stream.eos:
+        return compiled
+    root, steps = path
+    return PathExpression(source, root, tuple(steps), compiled)
 
 
 def compile_leaf(source: str) -> CompiledExpression | Template:

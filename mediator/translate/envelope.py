@@ -80,6 +80,16 @@ def read_envelope(
     return Envelope(version, header, body)
 
 
+_WELL_FORMED = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    collect_ids=False,
+)
+
+
 def build_envelope(
     version: str,
     body_xml: str,
@@ -90,6 +100,14 @@ def build_envelope(
     """Wrap already-rendered Body (and Header) content in an envelope of the given version.
 
     The mapping's namespace prefixes are declared on the Envelope so templates can use them.
+
+    The result is parsed once to prove it well-formed (namespaces included), by a parser
+    that loads no DTD, resolves no entity and reads nothing from the network or files.
+    Nothing before the Envelope's start tag comes from a template, so no document type
+    declaration can occur (one anywhere else is ill-formed), and without one the only
+    entity references that parse are the five predefined ones. The structural bounds of
+    :func:`~mediator.translate.xmlsafe.parse_xml`, meant for documents from outside, are not
+    applied to what the gateway writes itself.
 
     Raises:
         XMLRejected: when the result is not well-formed XML.
@@ -106,7 +124,10 @@ def build_envelope(
         f"{header}<soapenv:Body>{body_xml}</soapenv:Body></soapenv:Envelope>"
     )
     data = text.encode("utf-8")
-    parse_xml(data)  # rendered templates must be well-formed
+    try:
+        etree.fromstring(data, _WELL_FORMED)  # rendered templates must be well-formed
+    except etree.XMLSyntaxError as exc:
+        raise XMLRejected(f"ill-formed XML (line {exc.lineno}): {exc.msg}") from None
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + data
 
 

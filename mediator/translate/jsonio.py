@@ -3,11 +3,16 @@
 Parsing rejects what JSON parsers usually let through (NaN, Infinity, duplicate keys, invalid
 UTF-8) and keeps decimals exact. Encoding writes :class:`~decimal.Decimal` values as JSON
 numbers with their exact digits.
+
+:func:`plain_json` writes a value in C so that checks of every string or number in it
+(:func:`json_xml_safe`, the gateway's JSON limits) can look at one ``bytes`` instead of
+walking the value in Python.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +20,7 @@ import orjson
 
 from mediator.errors import ClientError
 
-__all__ = ["dumps", "loads_strict"]
+__all__ = ["dumps", "json_xml_safe", "loads_strict", "plain_json"]
 
 _MAX_DEPTH = 64
 
@@ -34,29 +39,61 @@ def dumps(value: Any, *, indent: bool = False) -> bytes:
     return orjson.dumps(value, default=_default, option=option)
 
 
+def _exact_decimal(value: Any) -> Any:
+    if type(value) is Decimal and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError  # anything else: not a plain JSON value
+
+
+_PLAIN = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
+
+
+def plain_json(value: Any) -> bytes | None:
+    """``value`` as compact JSON, when it is made of JSON's own types, else ``None``.
+
+    Accepted: ``dict`` (``str`` keys), ``list``, ``tuple``, ``str``, ``int`` within 64 bits,
+    ``float``, ``bool``, ``None`` and finite ``Decimal``, exactly these types (no subclasses),
+    nested less than 255 levels. Every string and member name then appears in the text as
+    JSON escapes it (characters other than ``"``, ``\\`` and controls raw, in UTF-8), every
+    ``int`` and ``Decimal`` as ``str()`` writes it, and every container adds a bracket.
+    """
+    try:
+        return orjson.dumps(value, default=_exact_decimal, option=_PLAIN)
+    except orjson.JSONEncodeError:
+        return None
+
+
+# In JSON text written by orjson, a string holds a character XML 1.0 cannot carry exactly
+# when it shows one of these: a control character other than tab, LF and CR is escaped as
+# \u00XX, \b or \f; U+FFFE and U+FFFF are raw UTF-8; lone surrogates cannot be written at
+# all. (An escaped backslash before ``b``, ``f`` or ``u00`` matches too: a false alarm.)
+_XML_UNSAFE_JSON = re.compile(rb"\\u00[01]|\\[bf]|\xef\xbf[\xbe\xbf]")
+
+
+def json_xml_safe(text: bytes) -> bool:
+    """True when no string or member name of ``text`` (written by :func:`plain_json`) can
+    hold a character XML 1.0 cannot carry; ``False`` when one may."""
+    return _XML_UNSAFE_JSON.search(text) is None
+
+
 def _reject_constant(name: str) -> Any:
     raise ClientError(f"invalid JSON: {name} is not a JSON number")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:  # name the first repeated key
+        if key in seen:
             raise ClientError(f"invalid JSON: duplicate key {key[:60]!r}")
-        result[key] = value
-    return result
-
-
-def _depth(value: Any, limit: int) -> None:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit and isinstance(item, dict | list):  # scalars are not a level
-            raise ClientError(f"invalid JSON: nested deeper than {limit} levels")
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        seen.add(key)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
@@ -72,6 +109,8 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
         raise ClientError(f"invalid UTF-8 at byte {exc.start}") from None
     if text.startswith("\ufeff"):
         raise ClientError("invalid JSON: a byte order mark is not allowed")
+    # The depth is decided before parsing: the number of brackets bounds it, and
+    # _nesting_bound (brackets outside strings) is exact for any text that parses.
     if text.count("[") + text.count("{") > max_depth and _nesting_bound(text) > max_depth:
         raise ClientError(f"invalid JSON: nested deeper than {max_depth} levels")
     try:
@@ -89,7 +128,6 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
         raise ClientError("invalid JSON: a number has too many digits") from None
     except RecursionError:
         raise ClientError("invalid JSON: nested too deeply") from None
-    _depth(value, max_depth)
     return value
 
 

@@ -3,6 +3,7 @@ error naming the offending value, never a crash."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -14,6 +15,7 @@ from multidict import CIMultiDict
 
 from mediator.errors import ClientError
 from mediator.gateway.limits import (
+    _walk,
     check_json,
     check_request_head,
     check_text,
@@ -148,3 +150,128 @@ def test_header_values_lose_line_breaks() -> None:
     """A copied header value cannot inject a header: CR, LF and other controls are removed."""
     assert sanitize_header_value("a\r\nX-Evil: 1\x00\x7f") == "aX-Evil: 1"
     assert sanitize_header_value("tab\tkept") == "tab\tkept"
+
+
+# -- bounds proved in C: check_json decides exactly as the walk ------------------------------
+
+
+def _walk_outcome(value: Any, limits: JsonLimits) -> tuple[Any, ...] | None:
+    try:
+        _walk(value, limits)
+    except ClientError as exc:
+        return (exc.status, exc.detail, exc.pointer)
+    return None
+
+
+def _check_outcome(value: Any, limits: JsonLimits) -> tuple[Any, ...] | None:
+    try:
+        check_json(value, limits)
+    except ClientError as exc:
+        return (exc.status, exc.detail, exc.pointer)
+    return None
+
+
+_EDGE_LIMITS = JsonLimits(
+    max_depth=4, max_items=4, max_string_length=64, max_number_length=6, max_params=2
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        _nested(4),
+        _nested(5),
+        [[["[[[[[[", "{{{{"]]],
+        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
+        [[1, 2], [3, 4], [5]],
+        {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5},
+        ["x" * 64],
+        ["x" * 65],
+        "x" * 64,
+        "x" * 65,
+        1234567,
+        ["é" * 30],
+        {"k" * 65: 1},
+        [123456, -12345, Decimal("1.2345"), Decimal("-1.234")],
+        [1234567],
+        [-123456],
+        [Decimal("1.23456")],
+        [Decimal("1E+5")],
+        [Decimal("12E+5")],
+        [Decimal("1E-7")],
+        [Decimal("NaN")],
+        [Decimal("Infinity")],
+        [True, False, None, 1.5],
+        [12345678901234567890123],
+        [2**64],
+        ["1234567", "a,b,c,d,e"],
+        ["\b", "\f", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff", "\ud800"],
+        ["a\tb\nc\rd", "\x7f", "\u2028", "back\\slash \\b \\u0001"],
+        {"\x01": "member name"},
+        ("tuple", ["\x01"]),
+        {"a": ("tuple \x01",)},
+        {"sub": type("S", (str,), {})("subclass")},
+        {"obj": object()},
+        {1: "int key"},
+    ],
+)
+def test_check_json_decides_as_the_walk_on_edge_values(value: Any) -> None:
+    """Whatever the bounds counted in C conclude, check_json raises the walk's error (same
+    message and pointer) or nothing, as the walk does."""
+    try:
+        expected = _walk_outcome(value, _EDGE_LIMITS)
+    except (TypeError, AttributeError) as exc:  # values no JSON parser yields
+        with pytest.raises(type(exc)):
+            check_json(value, _EDGE_LIMITS)
+        return
+    assert _check_outcome(value, _EDGE_LIMITS) == expected
+
+
+def _random_json(rng: random.Random, depth: int) -> Any:
+    kind = rng.random()
+    if depth < 6 and kind < 0.25:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(7))]
+    if depth < 6 and kind < 0.5:
+        return {_random_text(rng): _random_json(rng, depth + 1) for _ in range(rng.randrange(7))}
+    if kind < 0.65:
+        return rng.choice([0, 1, -1, 10**5, -(10**5), 10**6, 10**20, 2**64, 12345])
+    if kind < 0.8:
+        text = rng.choice(["1.5", "1E+5", "12E+4", "-1.2345", "0.0000001", "123.456", "1e-6"])
+        return Decimal(text)
+    if kind < 0.85:
+        return rng.choice([True, False, None])
+    return _random_text(rng)
+
+
+_ALPHABET = 'ab,[{}]"\\ 1.e-é\t\n\x01\x08\x0c\x1f\ufffe\ud800\U0001f600'
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(rng.choice([0, 1, 3, 8, 70])))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_check_json_decides_as_the_walk_on_random_values(seed: int) -> None:
+    """On random JSON values under tight limits, check_json and the walk agree exactly."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    limits = JsonLimits(
+        max_depth=rng.choice([2, 4, 8, 32]),
+        max_items=rng.choice([3, 6, 10000]),
+        max_string_length=rng.choice([8, 80, 65536]),
+        max_number_length=rng.choice([3, 6, 64]),
+        max_params=2,
+    )
+    for _ in range(200):
+        value = _random_json(rng, 0)
+        assert _check_outcome(value, limits) == _walk_outcome(value, limits), value
+
+
+def test_a_typical_body_is_cleared_without_the_walk() -> None:
+    """A body well within the limits is decided by the bounds alone (the fast path)."""
+    body = loads_strict(
+        b'{"reference": "PO-1", "customer": {"id": 42, "name": "Ada <x> & co"},'
+        b' "lines": [{"sku": "S", "quantity": 2, "unitPrice": 9.5}], "note": "a\\tb"}'
+    )
+    with mock.patch("mediator.gateway.limits._walk", side_effect=AssertionError("walked")):
+        check_json(body, JsonLimits())

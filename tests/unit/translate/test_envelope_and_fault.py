@@ -362,3 +362,37 @@ def test_built_envelope_reads_back():
     data = build_envelope("1.2", f'<R xmlns="{ORD}">ok</R>')
     envelope = read_envelope(data, expected_version="1.2")
     assert envelope.body.findtext(f"{{{ORD}}}R") == "ok"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<o:A>&ent;</o:A>",
+        "<o:A>&#0;</o:A>",
+        "<o:A>\x01</o:A>",
+        '<!DOCTYPE o:A [<!ENTITY e "x">]><o:A>&e;</o:A>',
+        '<o:A><!DOCTYPE x SYSTEM "file:///etc/passwd"></o:A>',
+        "<o:A a='1' a='2'/>",
+        "text</soapenv:Body>",
+        "<o:A>]]></o:A>",
+        "<o:A/><?xml version='1.0'?>",
+    ],
+)
+def test_build_envelope_refuses_what_parse_xml_refuses(body):
+    """Entities, DTDs, invalid characters, duplicate attributes or a broken Envelope are
+    refused with parse_xml's message (the check is the same well-formedness)."""
+    with pytest.raises(XMLRejected) as built:
+        build_envelope("1.1", body, namespaces={"o": ORD})
+    text = f'<soapenv:Envelope xmlns:soapenv="{SOAP11_ENV}" xmlns:o="{ORD}">'
+    text += f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    with pytest.raises(XMLRejected) as parsed:
+        parse_xml(text.encode())
+    assert str(built.value) == str(parsed.value)
+
+
+def test_build_envelope_accepts_predefined_and_character_references():
+    """The five predefined entities and character references are plain XML."""
+    data = build_envelope(
+        "1.1", "<o:A>&lt;&amp;&gt;&quot;&apos;&#233;&#x1F600;</o:A>", namespaces={"o": ORD}
+    )
+    assert parse_xml(data).findtext(f".//{{{ORD}}}A") == "<&>\"'é\U0001f600"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from mediator.errors import ClientError
-from mediator.translate.jsonio import dumps, loads_strict
+from mediator.translate.jsonio import dumps, json_xml_safe, loads_strict, plain_json
 
 
 def _rejected(data: bytes, **kwargs) -> str:
@@ -189,3 +189,50 @@ def test_round_trip_keeps_digits():
     """Parsing then encoding keeps decimal digits exactly."""
     data = b'{"price":1234.50,"qty":3,"rate":0.000100}'
     assert dumps(loads_strict(data)) == data
+
+
+def test_the_first_repeated_key_is_named():
+    """With several keys repeated, the error names the first one repeated in the text."""
+    assert _rejected(b'{"a": 1, "b": 2, "b": 3, "a": 4}') == "invalid JSON: duplicate key 'b'"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [1, "x", None, True, 1.5, Decimal("1.50"), Decimal("-1E+7")]},
+        ("tuple", {"k": "é\t"}),
+        "plain",
+        2**64 - 1,
+    ],
+)
+def test_plain_json_writes_json_values(value):
+    """plain_json writes JSON's types (decimals with their digits) as dumps does."""
+    assert plain_json(value) == dumps(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("NaN"),
+        [Decimal("Infinity")],
+        [2**64],
+        {1: "int key"},
+        [type("S", (str,), {})("subclass")],
+        [type("I", (int,), {})(1)],
+        {"d": type("D", (dict,), {})()},
+        [object()],
+        ["\ud800"],
+    ],
+)
+def test_plain_json_refuses_anything_else(value):
+    """Subclasses, non-finite decimals, big integers, other keys and lone surrogates: None."""
+    assert plain_json(value) is None
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in range(0x20)] + ["\x7f", "\ufffe", "\uffff"])
+def test_json_xml_safe_flags_exactly_what_xml_cannot_carry(char):
+    """Every character XML 1.0 cannot carry is flagged, in a value or a member name; tab,
+    LF, CR and DEL are not."""
+    flagged = char not in "\t\n\r\x7f"
+    assert json_xml_safe(plain_json([f"a{char}b"])) is not flagged
+    assert json_xml_safe(plain_json({f"a{char}b": 1})) is not flagged

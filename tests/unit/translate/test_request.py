@@ -5,16 +5,19 @@ from __future__ import annotations
 import textwrap
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 
 from mediator.errors import ClientError, RenderError
 from mediator.mapping.loader import load_mappings
 from mediator.mapping.model import Route
+from mediator.translate.coerce import ensure_xml_safe
 from mediator.translate.context import build_context
 from mediator.translate.envelope import SOAP11_ENV, build_envelope
 from mediator.translate.jsonio import loads_strict
-from mediator.translate.request import render_request
+from mediator.translate.request import _ensure_xml_safe, render_request
 from mediator.translate.xmlsafe import parse_xml
 
 WSDL_DIR = Path(__file__).resolve().parents[3] / "wsdl"
@@ -336,3 +339,72 @@ def test_body_template_rejects_characters_xml_cannot_carry(routes):
     assert _client_error(routes["raw"], body=body, headers={"x-token": "t"}) == (
         "body/note: contains characters XML cannot carry"
     )
+
+
+def _deep(depth: int, leaf: Any = "x") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_XML_UNSAFE_CASES = [
+    {"body": {"note": "plain"}, "headers": {"x-token": "t"}},
+    {"body": {"note": "a\tb\nc\rd \x7f \u2028 é \U0001f600"}},
+    {"body": {"note": "back\\slash \\b \\f \\u0001"}},
+    {"body": {"note": "\b"}},
+    {"body": {"note": "\f"}},
+    {"body": {"note": "\x01"}},
+    {"body": {"note": "\x0b"}},
+    {"body": {"note": "\ufffe"}},
+    {"body": {"note": "\uffff"}},
+    {"body": {"note": "\ud800"}},
+    {"body": {"\x01 key": "keys are not checked"}},
+    {"body": ("tuples are not walked", "\x01")},
+    {"path": {"id": "\x02"}, "body": {"note": "\x01"}},
+    {"query": {"q": "\x1f"}, "headers": {"x-token": "\x01"}},
+    {"headers": {"x-token": "\udcff"}},
+    {"body": {"n": Decimal("NaN"), "big": 2**70, "f": 1.5, "none": None, "t": True}},
+    {"body": {"sub": type("S", (str,), {})("\x01")}},
+    {"body": {"other": object()}},
+    {"body": _deep(63)},
+    {"body": _deep(64)},
+    {"body": _deep(65)},
+    {"body": _deep(64, [])},
+    {"body": _deep(64, "\x01")},
+    {"body": _deep(70, "\x01")},
+    {"body": _deep(300)},
+    {"path": None, "query": None, "headers": None, "body": _deep(64)},
+    {"path": None, "query": None, "headers": None, "body": _deep(65)},
+    {"body": [[1]] * 70},
+    {"body": "a plain string body \x00"},
+]
+
+
+def _outcome(check, context) -> Any:
+    try:
+        check(context)
+    except ClientError as exc:
+        return (exc.status, exc.detail)
+    return None
+
+
+def _ensure_each(context) -> None:
+    for name in ("path", "query", "body", "headers"):
+        ensure_xml_safe(context.get(name), name)
+
+
+@pytest.mark.parametrize("parts", _XML_UNSAFE_CASES)
+def test_xml_safety_check_decides_as_ensure_xml_safe(parts):
+    """render_request's check of the request parts (proved in C when it can be) raises
+    exactly what ensure_xml_safe raises part by part, or nothing when it passes."""
+    context = {"path": {}, "query": {}, "body": None, "headers": {}, **parts}
+    assert _outcome(_ensure_xml_safe, context) == _outcome(_ensure_each, context)
+
+
+def test_a_clean_body_is_cleared_without_a_walk(routes):
+    """A body template's input within the bounds is cleared without ensure_xml_safe."""
+    body = _json(RAW_ORDER + ', "note": "Leave <it> & go"}')
+    with mock.patch("mediator.translate.request.ensure_xml_safe", side_effect=AssertionError):
+        rendered = _render(routes["raw"], body=body, headers={"x-token": "t"})
+    assert "Leave &lt;it&gt; &amp; go" in rendered.body_xml
