@@ -16,7 +16,6 @@ from typing import Any
 from aiohttp import web
 
 from mediator.cli.common import add_mapping_arguments, load, print_issues
-from mediator.contract.record import FixtureRecorder
 from mediator.errors import MappingError, MappingIssue
 from mediator.gateway.app import create_app
 from mediator.gateway.auth import server_ssl_context
@@ -219,11 +218,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if settings.explain and args.workers > 1:
         log.warning("gateway.explain_per_worker", hint="each worker keeps its own traces")
-    try:
-        observers: list[Observer] = [FixtureRecorder(args.record)] if args.record else []
-    except MappingError as exc:
-        print_issues(exc)
-        return 1
+    observers: list[Observer] = []
+    if args.record:
+        from mediator.contract.record import FixtureRecorder  # imported only with --record
+
+        try:
+            observers.append(FixtureRecorder(args.record))
+        except MappingError as exc:
+            print_issues(exc)
+            return 1
 
     def serve_one(reuse_port: bool) -> None:
         provider = configure_tracer_provider() if settings.otel else None

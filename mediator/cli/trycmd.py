@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from mediator.cli.common import load, print_issues
+from mediator.cli.common import add_cache_arguments, load, print_issues
 from mediator.errors import ClientError, Fault, MappingError, MediatorError
 from mediator.gateway.composer import StepFailedError, StepRunner, StepTrace
 from mediator.gateway.router import path_pattern
@@ -47,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wsdl-dir", type=Path, default=Path("wsdl"), help="where WSDLs are (default: wsdl/)"
     )
+    add_cache_arguments(parser)
     parser.add_argument("--body", help="the JSON request body (or @FILE to read it from a file)")
     parser.add_argument(
         "-H", "--header", action="append", default=[], help="a request header 'Name: value'"

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from mediator.cli.common import load, print_issues
+from mediator.cli.common import add_cache_arguments, load, print_issues
 from mediator.contract.junit import write_junit
 from mediator.contract.rules import load_config
 from mediator.contract.verify import Verifier, summarize
@@ -22,7 +22,8 @@ HELP = "check recorded fixtures against the mappings offline; exit 1 on any diff
 
 
 def add_mapping_options(parser: argparse.ArgumentParser) -> None:
-    """``--mappings PATH`` (repeatable), ``--wsdl-dir`` and ``--zero-config``."""
+    """``--mappings PATH`` (repeatable), ``--wsdl-dir``, ``--zero-config`` and the WSDL cache
+    options."""
     parser.add_argument(
         "--mappings",
         type=Path,
@@ -41,6 +42,7 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also load the generic routes of every WSDL in --wsdl-dir (as serve does)",
     )
+    add_cache_arguments(parser)
 
 
 def load_mappings_from(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegistry]:
@@ -54,6 +56,8 @@ def load_mappings_from(args: argparse.Namespace) -> tuple[MappingSet, WsdlRegist
             paths=args.mappings or [Path("mappings")],
             wsdl_dir=args.wsdl_dir,
             zero_config=args.zero_config,
+            cache_dir=args.cache_dir,
+            no_cache=args.no_cache,
         )
     )
 
