@@ -21,6 +21,7 @@ from lxml import etree
 
 from mediator.errors import ExtractError
 from mediator.mapping.model import FieldSpec
+from mediator.translate.column_plan import column_list
 from mediator.translate.convert import CONVERTERS
 from mediator.translate.xmljson import XSI_NS, text_content
 
@@ -82,7 +83,7 @@ def _object_reader(plan: ObjectPlan, nils: bool) -> Reader:
 class ObjectPlan:
     """The compiled extraction of one object whose fields are all plain child steps."""
 
-    __slots__ = ("_layout", "_names", "_nil_slots", "_slots")
+    __slots__ = ("_columns", "_layout", "_names", "_nil_slots", "_rest_slots", "_slots")
 
     def __init__(self, fields: tuple[FieldSpec, ...]) -> None:
         slots: dict[str, tuple[str, bool, Reader]] = {}
@@ -93,6 +94,11 @@ class ObjectPlan:
             nil_slots[field.child_tag] = (field.name, field.is_list, _reader(field, nils=True))
         self._slots = slots
         self._nil_slots = nil_slots
+        # Lists of flat records read column by column (mediator.translate.column_plan),
+        # and the table for the other children when they were.
+        self._columns = tuple(c for c in map(column_list, fields) if c is not None)
+        skipped = {column.tag for column in self._columns}
+        self._rest_slots = {tag: slot for tag, slot in slots.items() if tag not in skipped}
         self._names = tuple(field.name for field in fields)
         self._layout = tuple((f.name, f.is_list, f.absent == "null") for f in fields)
 
@@ -110,6 +116,15 @@ class ObjectPlan:
             raise ExtractError("response nested too deeply")
         slots = self._nil_slots if nils else self._slots
         found: dict[str, Any] = {}
+        if self._columns and not nils:
+            for column in self._columns:
+                records = column.read(node)
+                if records is None:  # not aligned: read every record element by element
+                    found.clear()
+                    break
+                found[column.name] = records
+            else:
+                slots = self._rest_slots
         for child in node:
             slot = slots.get(child.tag)  # comments and PIs: a function, in no table
             if slot is None:

@@ -1,0 +1,179 @@
+"""Column-wise extraction of record lists (mediator.translate.column_plan).
+
+Every case compares three readings of the same document: the compiled plan (which reads
+long lists of flat records column by column), and the generic per-field walk (taken with a
+trace). They must agree, whether the columns line up or the plan falls back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mediator.errors import ExtractError
+from mediator.mapping.issues import IssueSink
+from mediator.mapping.model import ResponseSpec
+from mediator.mapping.response_plan import compile_response
+from mediator.translate import column_plan
+from mediator.translate.envelope import SOAP11_ENV, read_envelope
+from mediator.translate.response import extract_response
+
+NS = "urn:test:columns"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+N = column_plan.MIN_RECORDS + 3
+
+FIELDS: dict[str, Any] = {
+    "total": {"xpath": "t:Total", "type": "integer"},
+    "rows": {
+        "xpath": "t:Row",
+        "list": True,
+        "fields": {
+            "id": {"xpath": "t:Id", "type": "integer"},
+            "amount": {"xpath": "t:Amount", "type": "decimal"},
+            "at": {"xpath": "t:At", "type": "datetime"},
+            "ok": {"xpath": "t:Ok", "type": "boolean"},
+            "label": {"xpath": "t:Label", "type": "string"},
+            "x": {"xpath": "x:Code", "type": "string"},
+        },
+    },
+}
+
+
+def _spec(fields: dict[str, Any] = FIELDS) -> ResponseSpec:
+    sink = IssueSink("columns.yaml")
+    spec = compile_response(
+        {"root": "t:R", "fields": fields},
+        None,
+        {"t": NS, "x": "urn:other"},
+        sink,
+        ("response",),
+        naming="camel",
+        absent="omit",
+    )
+    assert sink.issues == [] and spec is not None
+    return spec
+
+
+def _row(i: int, **override: str) -> str:
+    parts = {
+        "Id": f"<Id>{i}</Id>",
+        "Amount": f"<Amount>{i}.{i % 10}0</Amount>",
+        "At": f"<At>2026-01-{1 + i % 28:02d}T10:00:00Z</At>",
+        "Ok": f"<Ok>{'true' if i % 2 else '0'}</Ok>",
+        "Label": f"<Label>row &amp; {i}</Label>",
+        "Code": f'<x:Code xmlns:x="urn:other">C{i}</x:Code>',
+    }
+    parts.update(override)
+    return "<Row>" + "".join(parts.values()) + "</Row>"
+
+
+def _document(rows: list[str]) -> Any:
+    content = f"<Total>{len(rows)}</Total>" + "\n  ".join(rows)
+    data = (
+        f'<soap:Envelope xmlns:soap="{SOAP11_ENV}" xmlns:xsi="{XSI}"><soap:Body>'
+        f'<R xmlns="{NS}">{content}</R></soap:Body></soap:Envelope>'
+    )
+    return read_envelope(data.encode(), expected_version="1.1").body
+
+
+def _rows(change: int | None = None, **override: str) -> list[str]:
+    return [_row(i, **(override if i == change else {})) for i in range(N)]
+
+
+def _reordered(i: int) -> str:
+    return _row(i).replace(f"<Id>{i}</Id>", "").replace("</Row>", f"<Id>{i}</Id></Row>")
+
+
+CASES = {
+    "aligned": _rows(),
+    "short list": [_row(i) for i in range(3)],
+    "empty list": [],
+    "every record in another order": [_reordered(i) for i in range(N)],
+    "one record in another order": [*_rows()[:-1], _reordered(N - 1)],
+    "a record without a field": _rows(5, Ok=""),
+    "a record with a field twice": _rows(7, Ok="<Ok>true</Ok><Ok>false</Ok>"),
+    "a record with an extra element": _rows(9, Extra="<Extra>1</Extra>"),
+    "an empty field": _rows(3, Label="<Label/>"),
+    "a blank typed field": _rows(3, Amount="<Amount> </Amount>"),
+    "a field with a comment": _rows(4, Label="<Label>a<!-- c -->b</Label>"),
+    "a field with a child": _rows(4, Label="<Label>a<b>c</b>d</Label>"),
+    "a field in CDATA": _rows(6, Label="<Label><![CDATA[<x>&]]></Label>"),
+    "padded values": _rows(2, Id="<Id> 12 </Id>", Amount="<Amount>\n1.5\n</Amount>"),
+    "signed and leading-dot values": _rows(2, Id="<Id>-12</Id>", Amount="<Amount>+.5</Amount>"),
+    "a nil somewhere": _rows(8, Label=f'<Label xmlns:xsi="{XSI}" xsi:nil="true"/>'),
+    "comments between records": [f"<!-- {i} -->{_row(i)}" for i in range(N)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_columns_agree_with_the_generic_walk(name: str) -> None:
+    """The plan's answer (column-wise or not) equals the per-field walk's, key order too."""
+    spec = _spec()
+    body = _document(CASES[name])
+    fast = extract_response(spec, body)
+    generic = extract_response(spec, body, trace=[])
+    assert fast == generic
+    assert [list(row) for row in fast["rows"]] == [list(row) for row in generic["rows"]]
+
+
+def test_aligned_records_are_read_by_columns() -> None:
+    """A long list of aligned records takes the column path; shorter ones do not."""
+    spec = _spec()
+    (column,) = [column_plan.column_list(f) for f in spec.fields if f.name == "rows"]
+    assert column is not None
+    root = spec.root(_document(_rows()))[0]
+    records = column.read(root)
+    assert records is not None and len(records) == N
+    assert records[1] == {
+        "id": 1,
+        "amount": column_plan.Decimal("1.10"),
+        "at": "2026-01-02T10:00:00Z",
+        "ok": True,
+        "label": "row & 1",
+        "x": "C1",
+    }
+    assert column.read(spec.root(_document(CASES["short list"]))[0]) is None
+    assert column.read(spec.root(_document(CASES["a record without a field"]))[0]) is None
+
+
+BAD = {
+    "integer": (_rows(10, Id="<Id>1.5</Id>"), "field 'id' (t:Id): not an integer"),
+    "decimal": (_rows(11, Amount="<Amount>1e3</Amount>"), "field 'amount' (t:Amount): not"),
+    "line break": (_rows(12, Amount="<Amount>1.5\n2</Amount>"), "field 'amount' (t:Amount)"),
+    "date": (_rows(13, At="<At>2026-02-30T00:00:00Z</At>"), "field 'at' (t:At): day is out"),
+    "boolean": (_rows(14, Ok="<Ok>yes</Ok>"), "field 'ok' (t:Ok): not a boolean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_bad_value_in_a_column_names_its_field(name: str) -> None:
+    """A value that does not fit is the same ExtractError as on the generic walk."""
+    rows, message = BAD[name]
+    spec = _spec()
+    with pytest.raises(ExtractError) as fast:
+        extract_response(spec, _document(rows))
+    with pytest.raises(ExtractError) as generic:
+        extract_response(spec, _document(rows), trace=[])
+    assert str(fast.value) == str(generic.value)
+    assert str(fast.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "xpath": "t:Row",
+            "fields": {"id": "t:Id", "sub": {"xpath": "t:S", "fields": {"a": "t:A"}}},
+        },
+        {"xpath": "t:Row", "fields": {"id": "t:Id", "ids": {"xpath": "t:Id", "list": True}}},
+        {"xpath": "t:Row", "fields": {"id": "t:Id", "raw": {"xpath": "t:Label", "type": "xml"}}},
+        {"xpath": "t:Row", "fields": {"id": "t:Id", "label": "t:Label/text()"}},
+        {"xpath": "t:Row", "list": False, "fields": {"id": "t:Id"}},
+    ],
+    ids=["nested object", "list field", "xml field", "xpath field", "not a list"],
+)
+def test_only_lists_of_flat_scalar_records_are_columns(fields: dict[str, Any]) -> None:
+    """Nested objects, lists, XML or XPath fields, and single objects keep the element path."""
+    spec = _spec({"rows": fields})
+    assert column_plan.column_list(spec.fields[0]) is None
