@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from jinja2 import Environment, StrictUndefined, Undefined
+from jinja2 import Environment, StrictUndefined, Template, Undefined
 from markupsafe import Markup, escape
 
 from mediator.mapping.joins import COMPOSE_ENV
@@ -196,15 +196,34 @@ TEMPLATES = [
     "{% macro c() %}<c>{{ caller() }}</c>{% endmacro %}{% call c() %}{{ body.text }}&amp;{% endcall %}",
     "{{ body.customer.name ~ '<' }}{{ body.customer.tags | join('&') }}{{ 1.5 }}{{ none }}",
     "{{ body.customer.name | replace('&', '+') }}{{ body.price | decimal }}{{ body.items }}",
+    "{{ body.text.upper() }}{{ body.customer.tags.count('x') }}{{ body.nested.keys | list }}",
+    "{{ body.customer.get('name') }}{{ body.zero.real }}{{ body.lines[0].unitPrice }}",
+    "{% for k, v in body.customer.items() %}{{ k }}={{ v }};{% endfor %}",
+    "{% for l in body.lines recursive %}{{ l.sku }}{{ loop(l.children or []) }}{% endfor %}",
+    "{% macro m(c) %}{% for t in c.tags %}{{ t.upper() }}{% endfor %}{% endmacro %}"
+    "{{ m(body.customer) }}{{ m(body.customer).lower() }}",
+    "{% set ns = namespace(n=0) %}{% for l in body.lines %}{% set ns.n = ns.n + l.quantity %}"
+    "{% endfor %}{{ ns.n }}",
+    "{{ body.missing is defined }}{{ body.nothing.deeper is defined }}{{ 'abc'.upper() }}",
+    "{{ body.nothing.deeper }}",
+    "{{ body.missing.deeper }}",
+    "{{ body.text.missing }}",
+    "{{ body.customer.tags.name }}",
+    "{{ nobody.name }}",
 ]
 
 
 @pytest.mark.parametrize("source", TEMPLATES)
 def test_xml_templates_render_what_jinja_renders(source: str) -> None:
-    """Output escaping writes markupsafe's text: plain values escaped once, Markup (safe
-    filters, blocks, macros, caller) as it is."""
-    expected = _reference_env().from_string(source).render(CONTEXT)
-    assert XML_ENV.from_string(source).render(CONTEXT) == expected
+    """Templates render what plain Jinja renders, or fail the same way: output escaping
+    writes markupsafe's text (plain values escaped once, Markup from safe filters, blocks,
+    macros and caller as it is), attribute steps into JSON read the dict directly and
+    anything else the way Jinja does."""
+    reference = _reference_env().from_string(source)
+    template = XML_ENV.from_string(source)
+    for context in CONTEXTS:
+        expected = _outcome(lambda context=context: reference.render(context))
+        assert _outcome(lambda context=context: template.render(context)) == expected, context
 
 
 def test_undefined_output_raises_as_in_jinja() -> None:
@@ -256,3 +275,25 @@ def test_json_getattr_falls_back_like_jinja_on_a_missing_key() -> None:
     missing, expected = XML_ENV.getattr(data, "zzz"), reference.getattr(data, "zzz")
     assert isinstance(missing, StrictUndefined)
     assert missing._undefined_message == expected._undefined_message
+
+
+def test_template_contexts_are_jinjas() -> None:
+    """A render's context holds what Jinja's own new_context puts there: the template's
+    globals over the environment's (read when rendering), then the variables."""
+    template = XML_ENV.from_string("{{ x }}{{ g }}", globals={"g": "template", "range": "tg"})
+    variables = {"x": 1, "g": "variable", "dict": "shadowed"}
+    for args in [(variables,), (None,), ({},)]:
+        ours, jinjas = template.new_context(*args), Template.new_context(template, *args)
+        assert list(ours.parent.items()) == list(jinjas.parent.items())
+        assert ours.globals_keys == jinjas.globals_keys
+        assert (ours.vars, ours.name, ours.blocks) == (jinjas.vars, jinjas.name, jinjas.blocks)
+    with pytest.raises(TypeError):
+        template.new_context({1: "not a name"})
+    with pytest.raises(TypeError):
+        Template.new_context(template, {1: "not a name"})
+    XML_ENV.globals["late"] = "seen"
+    try:
+        assert template.new_context({}).parent["late"] == "seen"
+    finally:
+        del XML_ENV.globals["late"]
+    assert template.render(x=1) == "1template"
