@@ -15,6 +15,7 @@ does not hold, for short lists, and when ``xsi:nil`` occurs in the document,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -36,11 +37,6 @@ ColumnConverter = Callable[[list[str]], list[Any]]
 Column = tuple[str, etree.XPath, ColumnConverter]
 """A field's name, the XPath of its texts in every record, and the column's converter."""
 
-# A whole column of XSD integers or decimals in one regex match (values joined by "\n"):
-# only plain values without surrounding whitespace; anything else goes value by value.
-_INTEGERS: Final = re.compile(r"(?:[+-]?[0-9]+\n)*")
-_DECIMALS: Final = re.compile(r"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\n)*")
-
 
 def _one_by_one(convert: Callable[[str], Any]) -> ColumnConverter:
     """The per-value rule of the element path: blank text is null, else the converter."""
@@ -55,35 +51,73 @@ def _strings(texts: list[str]) -> list[Any]:
     return texts
 
 
+def _checked(texts: list[str], check: Callable[[str], Any]) -> list[Any]:
+    for text in texts:
+        check(text)  # raises ValueError for an impossible date or time
+    return texts
+
+
+# Whole columns matched by one regex (values joined by "\n"), then converted in bulk. Only
+# plain values (ASCII digits, no surrounding whitespace) match; any other column goes value
+# by value through the converters of mediator.translate.convert, which decide.
+_D = "[0-9]"
+_ZONE = rf"(?:Z|[+-]{_D}{{2}}:{_D}{{2}})?"
+_DATE = rf"-?{_D}{{4,}}-{_D}{{2}}-{_D}{{2}}"
+_TIME = rf"{_D}{{2}}:{_D}{{2}}:{_D}{{2}}(?:\.{_D}+)?"
+_BULK: Final[dict[str, tuple[re.Pattern[str], ColumnConverter]]] = {
+    "integer": (re.compile(rf"(?:[+-]?{_D}+\n)*"), lambda texts: list(map(int, texts))),
+    "decimal": (
+        re.compile(rf"(?:[+-]?(?:{_D}+(?:\.{_D}*)?|\.{_D}+)\n)*"),
+        lambda texts: list(map(Decimal, texts)),
+    ),
+    "datetime": (
+        re.compile(rf"(?:{_DATE}T{_TIME}{_ZONE}\n)*"),
+        lambda texts: _checked(texts, lambda t: dt.datetime.fromisoformat(t[:19])),
+    ),
+    "date": (
+        re.compile(rf"(?:{_DATE}{_ZONE}\n)*"),
+        lambda texts: _checked(texts, lambda t: dt.date.fromisoformat(t[:10])),
+    ),
+    "time": (
+        re.compile(rf"(?:{_TIME}{_ZONE}\n)*"),
+        lambda texts: _checked(texts, lambda t: dt.time.fromisoformat(t[:8])),
+    ),
+}
+_BOOLEANS: Final = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _all_match(pattern: re.Pattern[str], texts: list[str]) -> bool:
     """Every text matches ``pattern`` whole (no text may hide a line break)."""
     joined = "\n".join(texts) + "\n"
     return joined.count("\n") == len(texts) and pattern.fullmatch(joined) is not None
 
 
-def _integers(texts: list[str]) -> list[Any]:
-    if _all_match(_INTEGERS, texts):
-        return list(map(int, texts))
-    return _INTEGER_VALUES(texts)
+def _bulk(pattern: re.Pattern[str], convert: ColumnConverter, kind: str) -> ColumnConverter:
+    one_by_one = _one_by_one(CONVERTERS[kind])
+
+    def column(texts: list[str]) -> list[Any]:
+        return convert(texts) if _all_match(pattern, texts) else one_by_one(texts)
+
+    return column
 
 
-def _decimals(texts: list[str]) -> list[Any]:
-    if _all_match(_DECIMALS, texts):
-        return list(map(Decimal, texts))
-    return _DECIMAL_VALUES(texts)
+def _booleans(texts: list[str]) -> list[Any]:
+    try:
+        return [_BOOLEANS[text] for text in texts]
+    except KeyError:
+        return _BOOLEAN_VALUES(texts)
 
 
-_INTEGER_VALUES: Final = _one_by_one(CONVERTERS["integer"])
-_DECIMAL_VALUES: Final = _one_by_one(CONVERTERS["decimal"])
+_BOOLEAN_VALUES: Final = _one_by_one(CONVERTERS["boolean"])
 
 
 def _column_converter(kind: str) -> ColumnConverter:
     if kind == "string":
         return _strings
-    if kind == "integer":
-        return _integers
-    if kind == "decimal":
-        return _decimals
+    if kind == "boolean":
+        return _booleans
+    if kind in _BULK:
+        return _bulk(*_BULK[kind], kind)
     return _one_by_one(CONVERTERS[kind])
 
 

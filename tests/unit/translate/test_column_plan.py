@@ -34,6 +34,8 @@ FIELDS: dict[str, Any] = {
             "at": {"xpath": "t:At", "type": "datetime"},
             "ok": {"xpath": "t:Ok", "type": "boolean"},
             "label": {"xpath": "t:Label", "type": "string"},
+            "day": {"xpath": "t:Day", "type": "date"},
+            "clock": {"xpath": "t:Clock", "type": "time"},
             "x": {"xpath": "x:Code", "type": "string"},
         },
     },
@@ -62,6 +64,8 @@ def _row(i: int, **override: str) -> str:
         "At": f"<At>2026-01-{1 + i % 28:02d}T10:00:00Z</At>",
         "Ok": f"<Ok>{'true' if i % 2 else '0'}</Ok>",
         "Label": f"<Label>row &amp; {i}</Label>",
+        "Day": f"<Day>2026-02-{1 + i % 28:02d}{'Z' if i % 3 else ''}</Day>",
+        "Clock": f"<Clock>{i % 24:02d}:30:00{'.5' if i % 2 else ''}</Clock>",
         "Code": f'<x:Code xmlns:x="urn:other">C{i}</x:Code>',
     }
     parts.update(override)
@@ -102,6 +106,7 @@ CASES = {
     "padded values": _rows(2, Id="<Id> 12 </Id>", Amount="<Amount>\n1.5\n</Amount>"),
     "signed and leading-dot values": _rows(2, Id="<Id>-12</Id>", Amount="<Amount>+.5</Amount>"),
     "a nil somewhere": _rows(8, Label=f'<Label xmlns:xsi="{XSI}" xsi:nil="true"/>'),
+    "non-ASCII digits": _rows(17, Id="<Id>١٢</Id>"),
     "comments between records": [f"<!-- {i} -->{_row(i)}" for i in range(N)],
 }
 
@@ -131,6 +136,8 @@ def test_aligned_records_are_read_by_columns() -> None:
         "at": "2026-01-02T10:00:00Z",
         "ok": True,
         "label": "row & 1",
+        "day": "2026-02-02Z",
+        "clock": "01:30:00.5",
         "x": "C1",
     }
     assert column.read(spec.root(_document(CASES["short list"]))[0]) is None
@@ -143,6 +150,8 @@ BAD = {
     "line break": (_rows(12, Amount="<Amount>1.5\n2</Amount>"), "field 'amount' (t:Amount)"),
     "date": (_rows(13, At="<At>2026-02-30T00:00:00Z</At>"), "field 'at' (t:At): day is out"),
     "boolean": (_rows(14, Ok="<Ok>yes</Ok>"), "field 'ok' (t:Ok): not a boolean"),
+    "day": (_rows(15, Day="<Day>2026-13-01</Day>"), "field 'day' (t:Day): month must be"),
+    "clock": (_rows(16, Clock="<Clock>24:00:61</Clock>"), "field 'clock' (t:Clock): hour must"),
 }
 
 
