@@ -20,6 +20,16 @@ WSDL_DIR = REPO / "wsdl"
 MAPPINGS_DIR = REPO / "mappings"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def wsdl_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every command and `mediator serve` process of the run caches WSDL descriptions in a
+    temporary directory, never in the user's ~/.cache (docs/operations.md)."""
+    path = tmp_path_factory.mktemp("wsdl-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDIATOR_CACHE_DIR", str(path))
+        yield path
+
+
 @pytest.fixture
 def demo_backend() -> Iterator[str]:
     """The Python demo backend (examples/orders/backend.py) as its own process."""

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from mediator.jobs.callbacks import CallbackDispatcher
 from mediator.jobs.execute import ProblemRenderer, RouteLookup
 from mediator.jobs.model import Job, NewJob
-from mediator.jobs.redis_store import RedisJobStore
 from mediator.jobs.settings import JobSettings
 from mediator.jobs.sqlite_store import SqliteJobStore
 from mediator.jobs.store import JobStore, JobStoreError, Reclaimed, SubmitResult
@@ -37,6 +36,8 @@ def create_store(settings: JobSettings) -> JobStore:
     if settings.store == "redis":
         if not settings.redis_url:
             raise ValueError("the Redis job store needs a Redis URL")
+        from mediator.jobs.redis_store import RedisJobStore  # redis only when configured
+
         return RedisJobStore(settings.redis_url, prefix=settings.redis_prefix)
     return SqliteJobStore(settings.data_dir)
 
