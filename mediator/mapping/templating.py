@@ -24,6 +24,7 @@ Two shortcuts keep rendering cheap without changing what it yields:
 from __future__ import annotations
 
 import re
+import threading
 from collections import ChainMap
 from collections.abc import Callable, Mapping, MutableMapping
 from decimal import Decimal, InvalidOperation
@@ -61,6 +62,8 @@ __all__ = [
     "compile_expression",
     "compile_leaf",
     "escape_output",
+    "escaped_source",
+    "render_escaped",
     "single_expression",
 ]
 
@@ -102,11 +105,46 @@ def escape_output(value: Any) -> Any:
         return _escape_text(value)
     if cls is int or cls is Decimal:
         return str(value)
+    if hasattr(value, "__html__"):
+        _OUTPUT.raw = True  # markup: written as it is, not escaped
     return escape(value)
+
+
+class _Output(threading.local):
+    raw = False
+    """Whether a value with ``__html__`` was written since the render began."""
+
+
+_OUTPUT = _Output()
+
+
+def render_escaped(template: Template, context: Mapping[str, Any]) -> tuple[str, bool]:
+    """Render ``template``; also whether every value it wrote went through
+    :func:`escape_output` as plain data, none as markup (``Markup``, ``__html__``) written
+    as it is. Meaningful for templates of :data:`XML_ENV` (see :func:`escaped_source`).
+    """
+    _OUTPUT.raw = False
+    text = template.render(context)
+    return text, not _OUTPUT.raw
+
+
+def escaped_source(template: Template) -> str | None:
+    """The source of a template whose output expressions are all written by
+    :func:`escape_output` (an autoescaping template of this module's environments, compiled
+    from a string); ``None`` for any other template."""
+    if (
+        isinstance(template, _Template)
+        and template.root_render_func.__globals__.get("escape") is escape_output
+    ):
+        return template.source
+    return None
 
 
 class _Template(Template):
     """A template whose output expressions are escaped by :func:`escape_output`."""
+
+    source: str | None = None
+    """The template's source, when it was compiled from a string."""
 
     @classmethod
     def from_code(
@@ -179,6 +217,17 @@ class _JsonEnvironment(Environment):
 
     template_class = _Template
     code_generator_class = _JsonCodeGenerator
+
+    def from_string(
+        self,
+        source: str | nodes.Template,
+        globals: MutableMapping[str, Any] | None = None,
+        template_class: type[Template] | None = None,
+    ) -> Template:
+        template = super().from_string(source, globals, template_class)
+        if isinstance(template, _Template) and isinstance(source, str):
+            template.source = source
+        return template
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict:

@@ -17,6 +17,7 @@ __all__ = [
     "SOAP_ENV_BY_VERSION",
     "Envelope",
     "build_envelope",
+    "envelope_declarations",
     "plain_envelope",
     "read_envelope",
 ]
@@ -90,44 +91,69 @@ _WELL_FORMED = etree.XMLParser(
 )
 
 
+# UTF-8 bytes of the characters XML 1.0 cannot carry: the C0 controls but tab, LF and CR
+# (single bytes, never inside a multi-byte sequence), U+FFFE and U+FFFF; lone surrogates
+# cannot be encoded at all.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def _xml_characters_only(data: bytes) -> bool:
+    return (
+        len(data.translate(None, _CONTROL_BYTES)) == len(data)
+        and b"\xef\xbf\xbe" not in data
+        and b"\xef\xbf\xbf" not in data
+    )
+
+
+def envelope_declarations(version: str, namespaces: Mapping[str, str] | None) -> str:
+    """The namespace declarations :func:`build_envelope` writes on the Envelope (with a
+    leading space): ``soapenv`` for the version, then the mapping's prefixes."""
+    env_ns = SOAP_ENV_BY_VERSION[version]
+    return f' xmlns:soapenv="{env_ns}"' + "".join(
+        f' xmlns:{prefix}="{_attr(uri)}"'
+        for prefix, uri in (namespaces or {}).items()
+        if prefix != "soapenv"
+    )
+
+
 def build_envelope(
     version: str,
     body_xml: str,
     *,
     header_xml: str | None = None,
     namespaces: Mapping[str, str] | None = None,
+    well_formed: bool = False,
 ) -> bytes:
     """Wrap already-rendered Body (and Header) content in an envelope of the given version.
 
     The mapping's namespace prefixes are declared on the Envelope so templates can use them.
 
-    The result is parsed once to prove it well-formed (namespaces included), by a parser
-    that loads no DTD, resolves no entity and reads nothing from the network or files.
-    Nothing before the Envelope's start tag comes from a template, so no document type
-    declaration can occur (one anywhere else is ill-formed), and without one the only
-    entity references that parse are the five predefined ones. The structural bounds of
-    :func:`~mediator.translate.xmlsafe.parse_xml`, meant for documents from outside, are not
-    applied to what the gateway writes itself.
+    Unless the caller vouches for the content's structure (``well_formed``: rendered from
+    templates proved well-formed for these declarations, see
+    :mod:`mediator.mapping.wellformed`, with every value escaped) and its bytes hold only
+    characters XML can carry (a scan in C), the result is parsed once to prove it
+    well-formed (namespaces included), by a parser that loads no DTD, resolves no entity and
+    reads nothing from the network or files. Nothing before the Envelope's start tag comes
+    from a template, so no document type declaration can occur (one anywhere else is
+    ill-formed), and without one the only entity references that parse are the five
+    predefined ones. The structural bounds of :func:`~mediator.translate.xmlsafe.parse_xml`,
+    meant for documents from outside, are not applied to what the gateway writes itself.
 
     Raises:
         XMLRejected: when the result is not well-formed XML.
     """
-    env_ns = SOAP_ENV_BY_VERSION[version]
-    declarations = "".join(
-        f' xmlns:{prefix}="{_attr(uri)}"'
-        for prefix, uri in (namespaces or {}).items()
-        if prefix != "soapenv"
-    )
+    declarations = envelope_declarations(version, namespaces)
     header = f"<soapenv:Header>{header_xml}</soapenv:Header>" if header_xml else ""
     text = (
-        f'<soapenv:Envelope xmlns:soapenv="{env_ns}"{declarations}>'
+        f"<soapenv:Envelope{declarations}>"
         f"{header}<soapenv:Body>{body_xml}</soapenv:Body></soapenv:Envelope>"
     )
     data = text.encode("utf-8")
-    try:
-        etree.fromstring(data, _WELL_FORMED)  # rendered templates must be well-formed
-    except etree.XMLSyntaxError as exc:
-        raise XMLRejected(f"ill-formed XML (line {exc.lineno}): {exc.msg}") from None
+    if not (well_formed and _xml_characters_only(data)):
+        try:
+            etree.fromstring(data, _WELL_FORMED)  # rendered templates must be well-formed
+        except etree.XMLSyntaxError as exc:
+            raise XMLRejected(f"ill-formed XML (line {exc.lineno}): {exc.msg}") from None
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + data
 
 

@@ -98,6 +98,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# What json.loads(text, **these options) builds per call, built once (json's own default
+# decoder is shared the same way).
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal,
+    parse_constant=_reject_constant,
+    object_pairs_hook=_unique_keys,
+)
+
+
 def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
     """Parse a client's JSON body.
 
@@ -116,12 +125,7 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
     if text.count("[") + text.count("{") > max_depth and _nesting_bound(text) > max_depth:
         raise ClientError(f"invalid JSON: nested deeper than {max_depth} levels")
     try:
-        value = json.loads(
-            text,
-            parse_float=Decimal,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_unique_keys,
-        )
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ClientError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"

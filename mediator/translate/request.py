@@ -9,8 +9,10 @@ from jinja2 import Template, TemplateError, Undefined, UndefinedError
 
 from mediator.errors import ClientError, RenderError
 from mediator.mapping.model import ArgNode, Route
-from mediator.mapping.templating import PathExpression
+from mediator.mapping.templating import PathExpression, render_escaped
+from mediator.mapping.wellformed import proves_well_formed
 from mediator.translate.coerce import coerce_args, ensure_xml_safe
+from mediator.translate.envelope import envelope_declarations
 from mediator.translate.jsonio import json_xml_safe, plain_json
 
 __all__ = ["RenderedRequest", "render_request"]
@@ -23,6 +25,11 @@ class RenderedRequest:
     args: dict[str, Any] | None
     body_xml: str | None
     header_xml: str | None
+    well_formed: bool = False
+    """The rendered XML (``body_xml`` and ``header_xml``) is well-formed in the route's
+    envelope without parsing it, provided its characters are all XML characters (which
+    ``build_envelope`` checks): its templates are proved so (mediator.mapping.wellformed)
+    and every value was written escaped."""
 
 
 _CHECKED = ("path", "query", "body", "headers")
@@ -76,6 +83,20 @@ def _missing(exc: UndefinedError) -> ClientError:
     return ClientError(f"the request lacks a value the mapping needs: {message}")
 
 
+def _render_xml(template: Template, route: Route, context: dict[str, Any]) -> tuple[str, bool]:
+    """An XML template's output, and whether it is proved well-formed without a parse."""
+    text, escaped = render_escaped(template, context)
+    if not escaped:
+        return text, False
+    version = route.upstream.soap_version
+    return text, proves_well_formed(
+        template,
+        route.namespaces,
+        version,
+        lambda: envelope_declarations(version, route.namespaces),
+    )
+
+
 def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
     """Render the route's request for one call.
 
@@ -86,10 +107,19 @@ def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
     spec = route.request
     if spec.body is not None or spec.soap_header is not None:
         _ensure_xml_safe(context)
+    header: str | None = None
+    header_proved = True
     try:
-        header = spec.soap_header.render(context) if spec.soap_header is not None else None
+        if spec.soap_header is not None:
+            header, header_proved = _render_xml(spec.soap_header, route, context)
         if spec.body is not None:
-            return RenderedRequest(args=None, body_xml=spec.body.render(context), header_xml=header)
+            body, body_proved = _render_xml(spec.body, route, context)
+            return RenderedRequest(
+                args=None,
+                body_xml=body,
+                header_xml=header,
+                well_formed=body_proved and header_proved,
+            )
         rendered = _render_node(spec.args, context) if spec.args is not None else {}
     except UndefinedError as exc:
         raise _missing(exc) from None
@@ -98,5 +128,8 @@ def render_request(route: Route, context: dict[str, Any]) -> RenderedRequest:
     except (TemplateError, TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as exc:
         raise RenderError(f"{route.file}:{route.line}: request template failed: {exc}") from exc
     return RenderedRequest(
-        args=coerce_args(route.input, rendered), body_xml=None, header_xml=header
+        args=coerce_args(route.input, rendered),
+        body_xml=None,
+        header_xml=header,
+        well_formed=header_proved,
     )

@@ -131,6 +131,7 @@ class SoapClient:
                     rendered.body_xml,
                     header_xml=rendered.header_xml,
                     namespaces=route.namespaces,
+                    well_formed=rendered.well_formed,
                 )
             except XMLRejected as exc:
                 raise RenderError(
@@ -143,12 +144,13 @@ class SoapClient:
             body = serialize_args(route.input, rendered.args or {})
             if not rendered.header_xml:
                 return plain_envelope(upstream.soap_version, body)
-            try:
+            try:  # the serializer's body is well-formed: the header decides
                 return build_envelope(
                     upstream.soap_version,
                     body,
                     header_xml=rendered.header_xml,
                     namespaces=route.namespaces,
+                    well_formed=rendered.well_formed,
                 )
             except XMLRejected as exc:
                 raise RenderError(

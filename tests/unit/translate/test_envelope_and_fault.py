@@ -396,3 +396,25 @@ def test_build_envelope_accepts_predefined_and_character_references():
         "1.1", "<o:A>&lt;&amp;&gt;&quot;&apos;&#233;&#x1F600;</o:A>", namespaces={"o": ORD}
     )
     assert parse_xml(data).findtext(f".//{{{ORD}}}A") == "<&>\"'é\U0001f600"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff"])
+def test_vouched_content_with_characters_xml_cannot_carry_is_still_refused(char):
+    """well_formed vouches for structure only: characters XML cannot carry still lead to
+    the parse and its error."""
+    body = f"<o:A>{char}</o:A>"
+    with pytest.raises(XMLRejected) as vouched:
+        build_envelope("1.1", body, namespaces={"o": ORD}, well_formed=True)
+    with pytest.raises(XMLRejected) as parsed:
+        build_envelope("1.1", body, namespaces={"o": ORD})
+    assert str(vouched.value) == str(parsed.value)
+
+
+def test_vouched_content_is_written_unchanged():
+    """Skipping the parse changes nothing in the bytes written."""
+    body, header = "<o:A>\t&lt;é\U0001f600\r\n</o:A>", "<o:T>t</o:T>"
+    built = [
+        build_envelope("1.2", body, header_xml=header, namespaces={"o": ORD}, well_formed=flag)
+        for flag in (True, False)
+    ]
+    assert built[0] == built[1]

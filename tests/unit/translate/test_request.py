@@ -408,3 +408,20 @@ def test_a_clean_body_is_cleared_without_a_walk(routes):
     with mock.patch("mediator.translate.request.ensure_xml_safe", side_effect=AssertionError):
         rendered = _render(routes["raw"], body=body, headers={"x-token": "t"})
     assert "Leave &lt;it&gt; &amp; go" in rendered.body_xml
+
+
+def test_body_templates_are_proved_well_formed(routes):
+    """The raw route's body and header templates are proved: its envelope is built without
+    a parse, to the same bytes."""
+    body = _json(RAW_ORDER + ', "note": "Leave <it> & go"}')
+    rendered = _render(routes["raw"], body=body, headers={"x-token": "t"})
+    assert rendered.well_formed
+    kwargs = {"header_xml": rendered.header_xml, "namespaces": routes["raw"].namespaces}
+    assert build_envelope("1.1", rendered.body_xml, well_formed=True, **kwargs) == (
+        build_envelope("1.1", rendered.body_xml, **kwargs)
+    )
+
+
+def test_args_routes_without_a_header_vouch_for_nothing_to_parse(routes):
+    """Without templates of XML there is nothing to parse: the flag holds trivially."""
+    assert _render(routes["typed"], path={"id": "5"}).well_formed
