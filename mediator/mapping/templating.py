@@ -71,6 +71,8 @@ _SINGLE = re.compile(r"^\s*\{\{-?(?P<expr>.*?)-?\}\}\s*$", re.DOTALL)
 
 
 def _strict_int(value: Any) -> int:
+    if type(value) is int:  # what to_integer returns for it, without its checks
+        return value
     try:
         return to_integer(value if isinstance(value, bool | int | Decimal | float) else str(value))
     except ValueError:
@@ -79,6 +81,8 @@ def _strict_int(value: Any) -> int:
 
 
 def _strict_decimal(value: Any) -> Decimal:
+    if type(value) is Decimal and value.is_finite():  # its own text would give it back
+        return value
     if isinstance(value, bool):
         raise ClientError(f"expected a number, got {value!r}")
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from mediator.mapping.templating import (
     compile_expression,
     escape_output,
 )
+from mediator.mapping.values import to_integer
 
 CONTEXT: dict[str, Any] = {
     "path": {"id": 42, "code": "A-1"},
@@ -297,3 +298,44 @@ def test_template_contexts_are_jinjas() -> None:
     finally:
         del XML_ENV.globals["late"]
     assert template.render(x=1) == "1template"
+
+
+def _reference_int(value: Any) -> Any:
+    try:
+        return to_integer(value if isinstance(value, bool | int | Decimal | float) else str(value))
+    except ValueError:
+        shown = repr(value) if isinstance(value, bool) else repr(str(value)[:40])
+        return ("error", f"expected an integer, got {shown}")
+
+
+def _reference_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        return ("error", f"expected a number, got {value!r}")
+    try:
+        result = Decimal(str(value).strip())
+    except InvalidOperation:
+        return ("error", f"expected a number, got {str(value)[:40]!r}")
+    if not result.is_finite():
+        return ("error", f"expected a finite number, got {str(value)[:40]!r}")
+    return result
+
+
+def _filtered(name: str, value: Any) -> Any:
+    try:
+        return DATA_ENV.filters[name](value)
+    except Exception as exc:
+        return ("error", str(exc))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -5, 10**40, True, False, 1.0, 1.5, "12", " 7 ", "x", None, [1]]
+    + [Decimal(text) for text in ["1", "1.50", "-0", "1E+3", "1.5E-7", "NaN", "sNaN", "-Infinity"]],
+)
+def test_number_filters_give_what_they_gave(value: Any) -> None:
+    """The int and decimal filters return the same value (and digits), or the same error,
+    with their shortcuts for int and finite Decimal."""
+    got, expected = _filtered("int", value), _reference_int(value)
+    assert (got, type(got)) == (expected, type(expected))
+    got, expected = _filtered("decimal", value), _reference_decimal(value)
+    assert (str(got), type(got)) == (str(expected), type(expected))
