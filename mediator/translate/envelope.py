@@ -98,10 +98,8 @@ _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
 def _xml_characters_only(data: bytes) -> bool:
-    return (
-        len(data.translate(None, _CONTROL_BYTES)) == len(data)
-        and b"\xef\xbf\xbe" not in data
-        and b"\xef\xbf\xbf" not in data
+    return len(data.translate(None, _CONTROL_BYTES)) == len(data) and (
+        data.isascii() or (b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data)
     )
 
 
