@@ -77,8 +77,8 @@ _XML_UNSAFE_JSON = re.compile(rb"\\u00[01]|\\[bf]|\xef\xbf[\xbe\xbf]")
 def json_xml_safe(text: bytes) -> bool:
     """True when no string or member name of ``text`` (written by :func:`plain_json`) can
     hold a character XML 1.0 cannot carry; ``False`` when one may."""
-    if b"\\" not in text and b"\xef\xbf" not in text:  # no escape, nothing from U+FFC0 up
-        return True
+    if b"\\" not in text and (text.isascii() or b"\xef\xbf" not in text):
+        return True  # no escape, and nothing from U+FFC0 up
     return _XML_UNSAFE_JSON.search(text) is None
 
 
