@@ -16,42 +16,45 @@ __all__ = ["build_context", "convert_param"]
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only, matched in full
 
 
+def _where(spec: ParamSpec) -> str:
+    return f"{spec.location} parameter {spec.name!r}"
+
+
 def convert_param(spec: ParamSpec, raw: str) -> Any:
     """Convert one path or query parameter to its declared type.
 
     Raises:
         ClientError: when the value does not fit the type or the enumeration.
     """
-    where = f"{spec.location} parameter {spec.name!r}"
     value: Any
     if spec.kind == "integer":
         if not _INTEGER.fullmatch(raw):
-            raise ClientError(f"{where}: expected an integer, got {raw[:60]!r}")
+            raise ClientError(f"{_where(spec)}: expected an integer, got {raw[:60]!r}")
         value = int(raw)
     elif spec.kind == "number":
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise ClientError(f"{where}: expected a number, got {raw[:60]!r}") from None
+            raise ClientError(f"{_where(spec)}: expected a number, got {raw[:60]!r}") from None
         if not value.is_finite():
-            raise ClientError(f"{where}: expected a finite number, got {raw[:60]!r}")
+            raise ClientError(f"{_where(spec)}: expected a finite number, got {raw[:60]!r}")
     elif spec.kind == "boolean":
         if raw not in ("true", "false", "1", "0"):
-            raise ClientError(f"{where}: expected true or false, got {raw[:60]!r}")
+            raise ClientError(f"{_where(spec)}: expected true or false, got {raw[:60]!r}")
         value = raw in ("true", "1")
     elif spec.kind in ("date", "datetime"):
         try:
             convert_text(spec.kind, raw)  # XSD's lexical form, narrower than fromisoformat
         except ValueError:
             raise ClientError(
-                f"{where}: expected an ISO 8601 {spec.kind}, got {raw[:60]!r}"
+                f"{_where(spec)}: expected an ISO 8601 {spec.kind}, got {raw[:60]!r}"
             ) from None
         value = raw
     else:
         value = raw
     if spec.enum is not None and value not in spec.enum:
         allowed = ", ".join(str(v) for v in spec.enum)
-        raise ClientError(f"{where}: expected one of {allowed}, got {raw[:60]!r}")
+        raise ClientError(f"{_where(spec)}: expected one of {allowed}, got {raw[:60]!r}")
     return value
 
 
