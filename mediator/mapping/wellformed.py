@@ -66,7 +66,10 @@ def proves_well_formed(
     cached = _PROVED.get(template)
     if cached is not None and cached[0] is namespaces and cached[1] == version:
         return cached[2]
-    proved = _prove(template, declarations())
+    try:
+        proved = _prove(template, declarations())
+    except Exception:  # whatever goes wrong, the envelope is parsed per request instead
+        proved = False
     _PROVED[template] = (namespaces, version, proved)
     return proved
 
