@@ -10,15 +10,19 @@
 Every environment uses ``StrictUndefined``: a missing value is an error, never an empty element.
 The ``int`` and ``float`` filters are strict too: ``"abc" | int`` is a client error, not ``0``.
 
-Two shortcuts keep rendering cheap without changing what it yields:
+Shortcuts keep rendering cheap without changing what it yields (tests compare each with
+plain Jinja):
 
 * an expression that is a variable path (``path.id``, ``body.customer["name"]``), optionally
   through filters without arguments (``body.qty | int``), compiles into a
   :class:`PathExpression`: the same ``getattr``/``getitem``/filter calls Jinja's generated code
   makes, without a template context per call; anything else, or a variable the context lacks,
   goes through Jinja;
+* a template's context is built from the dicts behind its globals, not key by key;
+* ``obj.name`` compiles to an inline dict lookup when ``obj`` is a dict holding ``name``;
 * templates write a plain string's escaped text without wrapping it in ``Markup`` first
-  (:func:`escape_output`): the text is the same.
+  (:func:`escape_output`), and :func:`render_escaped` tells whether any value was markup
+  written as it is (what :mod:`mediator.mapping.wellformed` needs to know).
 """
 
 from __future__ import annotations
@@ -267,7 +271,10 @@ DATA_ENV = _make_env(autoescape=False)
 
 CompiledExpression = Callable[..., Any]
 
-_ATTR, _CALL = 0, 1
+_Step = tuple[bool, str, Callable[..., Any]]
+"""One step of a path: ``(True, "", f)`` applies ``f``; ``(False, name, getattr)`` reads
+``name`` (from a dict holding it, else through ``getattr``)."""
+
 _SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"})
 """Names Jinja's generated code may bind itself instead of reading the context."""
 
@@ -288,7 +295,7 @@ class PathExpression:
         self,
         source: str,
         root: str,
-        steps: tuple[tuple[int, str, Callable[..., Any]], ...],
+        steps: tuple[_Step, ...],
         fallback: CompiledExpression,
     ) -> None:
         self.source = source
@@ -302,8 +309,8 @@ class PathExpression:
             value = context[self._root]
         except KeyError:
             return self._fallback(**context)
-        for kind, name, func in self._steps:
-            if kind is _CALL:
+        for call, name, func in self._steps:
+            if call:
                 value = func(value)
             elif type(value) is dict and name in value:  # _JsonEnvironment.getattr, inlined
                 value = value[name]
@@ -318,9 +325,6 @@ class PathExpression:
         return f"<PathExpression {self.source!r}>"
 
 
-_Step = tuple[int, str, Callable[..., Any]]
-
-
 def _path_steps(node: nodes.Expr, env: Environment) -> tuple[str, list[_Step]] | None:
     """The root name and steps of a variable path, or ``None`` for any other expression."""
     steps: list[_Step] = []
@@ -329,13 +333,13 @@ def _path_steps(node: nodes.Expr, env: Environment) -> tuple[str, list[_Step]] |
         if isinstance(node, nodes.Getattr):
             attr, getattr_ = node.attr, env.getattr
             if inline:
-                steps.append((_ATTR, attr, getattr_))
+                steps.append((False, attr, getattr_))
             else:
-                steps.append((_CALL, "", lambda obj, attr=attr, get=getattr_: get(obj, attr)))
+                steps.append((True, "", lambda obj, attr=attr, get=getattr_: get(obj, attr)))
             node = node.node
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
             key, getitem = node.arg.value, env.getitem
-            steps.append((_CALL, "", lambda obj, key=key, get=getitem: get(obj, key)))
+            steps.append((True, "", lambda obj, key=key, get=getitem: get(obj, key)))
             node = node.node
         elif (
             isinstance(node, nodes.Filter)
@@ -348,7 +352,7 @@ def _path_steps(node: nodes.Expr, env: Environment) -> tuple[str, list[_Step]] |
             func = env.filters.get(node.name)
             if func is None or getattr(func, "jinja_pass_arg", None) is not None:
                 return None
-            steps.append((_CALL, "", func))
+            steps.append((True, "", func))
             node = node.node
         else:
             return None
