@@ -42,8 +42,11 @@ async def read_json_body(request: web.Request, *, timeout: float) -> Any:
     if charset is not None and charset.lower() not in ("utf-8", "utf8"):
         raise ClientError(f"expected UTF-8 JSON, got charset {charset!r}")
     try:
-        async with asyncio.timeout(timeout):
+        if request.content.is_eof():  # it came with the head: nothing left to wait for
             raw = await request.read()
+        else:
+            async with asyncio.timeout(timeout):
+                raw = await request.read()
     except TimeoutError:
         raise ClientError(
             f"the request body did not arrive within {timeout:g}s", status=408

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import zeep.exceptions
 from lxml import etree
 
 from mediator.errors import ClientError, RenderError, UpstreamProtocolError
@@ -157,6 +156,8 @@ class SoapClient:
                     f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}"
                 ) from None
         client, proxy = self._bound(upstream)
+        import zeep.exceptions  # loaded with the client; warm start-ups need no zeep
+
         try:
             envelope = client.create_message(proxy, route.operation.name, **(rendered.args or {}))
         except zeep.exceptions.ValidationError as exc:
