@@ -26,6 +26,7 @@ SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 SOAP_ENV_BY_VERSION = {"1.1": SOAP11_ENV, "1.2": SOAP12_ENV}
 _VERSION_BY_ENV = {SOAP11_ENV: "1.1", SOAP12_ENV: "1.2"}
+_ENVELOPE_TAGS = {f"{{{ns}}}Envelope": ns for ns in _VERSION_BY_ENV}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +56,21 @@ def read_envelope(
         root = parse_xml(data, limits) if limits else parse_xml(data)
     except XMLRejected as exc:
         raise UpstreamProtocolError(str(exc), upstream=upstream, status=http_status) from None
-    namespace = etree.QName(root).namespace
-    if etree.QName(root).localname != "Envelope" or namespace not in _VERSION_BY_ENV:
+    namespace = _ENVELOPE_TAGS.get(root.tag)
+    if namespace is None:
         raise UpstreamProtocolError(
             "the response is XML but not a SOAP envelope", upstream=upstream, status=http_status
         )
     version = _VERSION_BY_ENV[namespace]
-    header = root.find(f"{{{namespace}}}Header")
-    body = root.find(f"{{{namespace}}}Body")
+    header = body = None
+    header_tag, body_tag = f"{{{namespace}}}Header", f"{{{namespace}}}Body"
+    for child in root:  # the first Header and the first Body, as find() would give
+        tag = child.tag
+        if tag == body_tag:
+            if body is None:
+                body = child
+        elif tag == header_tag and header is None:
+            header = child
     if body is None:
         raise UpstreamProtocolError(
             "the SOAP envelope has no Body", upstream=upstream, status=http_status
