@@ -10,6 +10,7 @@ response byte came back (the upstream had closed the idle connection), was not p
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
@@ -103,6 +104,13 @@ def create_session(*, limit: int = 0, limit_per_host: int = 0) -> aiohttp.Client
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _connect_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for connecting within ``seconds`` (the whole exchange is bounded
+    by the caller's deadline); one object per distinct value."""
+    return aiohttp.ClientTimeout(total=None, connect=seconds, sock_connect=seconds)
+
+
 def _is_stale_connection(error: aiohttp.ClientError, progress: _Progress) -> bool:
     """A reused keep-alive connection closed before any byte of the response arrived."""
     if not progress.reused or progress.responded:
@@ -149,9 +157,7 @@ class HttpTransport:
             UpstreamUnavailable: the connection could not be made or was lost.
             UpstreamProtocolError: the response was too large, truncated or not valid HTTP.
         """
-        client_timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_connect=connect_timeout
-        )
+        client_timeout = _connect_timeout(connect_timeout)
         progress = _Progress()
         try:
             async with asyncio.timeout(timeout):
