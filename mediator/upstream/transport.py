@@ -1,8 +1,8 @@
 """The HTTP transport to SOAP services: one pooled aiohttp session, deadlines, size caps.
 
 Each error says whether the request may have reached the upstream (``sent``), which is what
-decides whether it may be retried. aiohttp trace hooks tell the transport whether the
-connection came from the pool and whether the request head was written: a request whose
+decides whether it may be retried. The session's request class tells the transport whether
+the connection came from the pool and whether the request head was written: a request whose
 head was never written, or that died on a reused keep-alive connection before a single
 response byte came back (the upstream had closed the idle connection), was not processed.
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+import weakref
 from collections.abc import Callable, Mapping
-from types import SimpleNamespace
+from contextvars import ContextVar
 
 import aiohttp
+from aiohttp.connector import Connection
 
 from mediator.errors import UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
 from mediator.types import TransportResponse
@@ -26,12 +28,12 @@ _CHUNK = 64 * 1024
 
 
 class _Progress:
-    """How far one request got, filled in by the session's trace hooks."""
+    """How far one request got, filled in by :class:`_TrackedRequest`."""
 
     __slots__ = ("head_sent", "responded", "reused", "traced")
 
     def __init__(self) -> None:
-        self.traced = False  # the session has the hooks (else assume the worst)
+        self.traced = False  # the session tracks requests (else assume the worst)
         self.reused = False  # the connection came from the keep-alive pool
         self.head_sent = False  # the request line and headers were written
         self.responded = False  # the response head arrived
@@ -42,44 +44,30 @@ class _Progress:
         return self.head_sent or not self.traced
 
 
-def _progress(context: SimpleNamespace) -> _Progress | None:
-    progress = getattr(context, "trace_request_ctx", None)
-    return progress if isinstance(progress, _Progress) else None
+_PROGRESS: ContextVar[_Progress | None] = ContextVar("mediator_upstream_progress", default=None)
+"""The progress of the request the current task is sending (set around one POST)."""
+
+_USED: weakref.WeakSet[asyncio.BaseProtocol] = weakref.WeakSet()
+"""Connections (their protocols) that have carried a request: the next one is a reuse."""
 
 
-async def _on_request_start(
-    _session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    _params: aiohttp.TraceRequestStartParams,
-) -> None:
-    if progress := _progress(context):
+class _TrackedRequest(aiohttp.ClientRequest):
+    """aiohttp's request, noting in the current :class:`_Progress` whether its connection
+    was reused and whether its head was written. (aiohttp's trace hooks can tell the same,
+    at the price of a dozen signal objects per request.)"""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        progress = _PROGRESS.get()
+        if progress is None:
+            return await super().send(conn)
         progress.traced = True
-
-
-async def _on_connection_reused(
-    _session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    _params: aiohttp.TraceConnectionReuseconnParams,
-) -> None:
-    if progress := _progress(context):
-        progress.reused = True
-
-
-async def _on_headers_sent(
-    _session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    _params: aiohttp.TraceRequestHeadersSentParams,
-) -> None:
-    if progress := _progress(context):
-        progress.head_sent = True
-
-
-def _trace_config() -> aiohttp.TraceConfig:
-    config = aiohttp.TraceConfig()
-    config.on_request_start.append(_on_request_start)
-    config.on_connection_reuseconn.append(_on_connection_reused)
-    config.on_request_headers_sent.append(_on_headers_sent)
-    return config
+        protocol = conn.protocol
+        if protocol is not None:
+            progress.reused = protocol in _USED
+            _USED.add(protocol)
+        response = await super().send(conn)
+        progress.head_sent = True  # written, or queued behind the body writer
+        return response
 
 
 def create_session(*, limit: int = 0, limit_per_host: int = 0) -> aiohttp.ClientSession:
@@ -100,7 +88,7 @@ def create_session(*, limit: int = 0, limit_per_host: int = 0) -> aiohttp.Client
         trust_env=False,
         auto_decompress=True,
         raise_for_status=False,
-        trace_configs=[_trace_config()],
+        request_class=_TrackedRequest,
     )
 
 
@@ -159,6 +147,7 @@ class HttpTransport:
         """
         client_timeout = _connect_timeout(connect_timeout)
         progress = _Progress()
+        token = _PROGRESS.set(progress)
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.post(
@@ -167,7 +156,6 @@ class HttpTransport:
                     headers=dict(headers),
                     timeout=client_timeout,
                     allow_redirects=False,
-                    trace_request_ctx=progress,
                     ssl=self._tls(url) if self._tls is not None else True,
                 ) as response:
                     progress.responded = True
@@ -219,6 +207,8 @@ class HttpTransport:
                 upstream=url,
                 sent=progress.may_have_arrived,
             ) from None
+        finally:
+            _PROGRESS.reset(token)
 
 
 async def _read(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> TransportResponse:

@@ -49,20 +49,23 @@ async def test_dns_failure_is_unavailable_and_not_sent():
     assert "legacy.invalid" in info.value.upstream
 
 
-async def test_session_is_unbounded_and_traced():
-    """The pool has no global or per-host limit (bulkheads bound it) and carries the hooks."""
+async def test_session_is_unbounded_and_tracked():
+    """The pool has no global or per-host limit (bulkheads bound it) and its requests note
+    their progress; no aiohttp trace hooks are paid for."""
     session = create_session()
     try:
         connector = session.connector
         assert isinstance(connector, aiohttp.TCPConnector)
         assert connector.limit == 0 and connector.limit_per_host == 0
-        assert len(session.trace_configs) == 1
+        assert session._request_class is transport._TrackedRequest
+        assert session.trace_configs == []
     finally:
         await session.close()
 
 
-def test_progress_without_hooks_assumes_the_request_arrived():
-    """A session without the trace hooks cannot prove anything: assume it was sent."""
+def test_progress_without_tracking_assumes_the_request_arrived():
+    """A session without the tracking request class cannot prove anything: assume it was
+    sent."""
     progress = transport._Progress()
     assert progress.may_have_arrived is True
     progress.traced = True
