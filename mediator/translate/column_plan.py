@@ -3,14 +3,18 @@
 A list of records whose fields are all plain child steps with scalar values (``p:Item`` with
 ``p:Id``, ``p:Amount``…) is the common large response. Walking it element by element costs a
 Python object per element; here compiled XPath does the walking in C instead: one
-expression per field returns that field's text for every record, in document order
-(``p:Item/p:Id/text()``), and the converters then run over each column.
+expression per field returns the text of every record's child at that field's position, in
+document order (``p:Item/*[2][self::p:Amount]/text()``), and the converters then run over
+each column.
 
-The columns line up with the records only when every record has exactly one element per
-field and each of those holds exactly one text node (no comments, children or empty
-elements). One XPath checks that for the whole list before the columns are read; when it
-does not hold, for short lists, and when ``xsi:nil`` occurs in the document,
-:meth:`ColumnList.read` returns ``None`` and the caller walks the records one by one.
+The positions are those of the first record's children. A column lines up with the records
+when it holds exactly one text per record: then every record has that field at that
+position, which is its first occurrence (the fields' tags are distinct), as the
+element-by-element reading would take it. That count alone cannot see a field whose string
+value is more than one text node, so one XPath also checks that the records' children
+hold nothing but text (no element, comment or processing instruction). When a check fails,
+for short lists, and when ``xsi:nil`` occurs in the document, :meth:`ColumnList.read`
+returns ``None`` and the caller walks the records one by one.
 """
 
 from __future__ import annotations
@@ -150,14 +154,11 @@ class ColumnList:
             for sub in field.fields
         }
         self._namespaces = {prefix: uri for uri, prefix in prefixes.items()}
-        k = len(field.fields)
         self._count = etree.XPath(f"count({items})", namespaces=self._namespaces)
-        # Each record has k element children, and each of those exactly one node: text.
+        # Every child of every record holds text and nothing else (no element, comment or
+        # processing instruction that would make its string value more than its text).
         self._shape = etree.XPath(
-            f"count({items}/*) = {k} * count({items})"
-            f" and count({items}/*/node()) = count({items}/*)"
-            f" and count({items}/*/text()) = count({items}/*)",
-            namespaces=self._namespaces,
+            f"count({items}/*/node()) = count({items}/*/text())", namespaces=self._namespaces
         )
         self._orders: dict[tuple[str, ...], tuple[Column, ...]] = {}
 

@@ -98,6 +98,12 @@ CASES = {
     "a record without a field": _rows(5, Ok=""),
     "a record with a field twice": _rows(7, Ok="<Ok>true</Ok><Ok>false</Ok>"),
     "a record with an extra element": _rows(9, Extra="<Extra>1</Extra>"),
+    "a record with an extra element first": [
+        *_rows()[:9],
+        "<Row><Extra>1</Extra>" + _row(9)[len("<Row>") :],
+        *_rows()[10:],
+    ],
+    "a record with an extra element holding elements": _rows(9, Extra="<Extra><x/></Extra>"),
     "an empty field": _rows(3, Label="<Label/>"),
     "a blank typed field": _rows(3, Amount="<Amount> </Amount>"),
     "a field with a comment": _rows(4, Label="<Label>a<!-- c -->b</Label>"),
