@@ -184,6 +184,7 @@ def settings_from(args: argparse.Namespace) -> GatewaySettings:
         keepalive_timeout=parse_duration(args.keepalive_timeout),
         metrics=args.metrics,
         settle_heap=True,
+        warm_upstreams=True,
         otel=args.otel,
         explain=_explain_capacity(args),
         readyz_upstreams=args.readyz_upstreams,

@@ -73,6 +73,8 @@ class GatewayRuntime:
         self.generation += 1
         if self.settings.settle_heap:
             settle_heap()  # the previous table, if any, is no longer referenced
+        if self.settings.warm_upstreams:
+            self._warm(table)
         _log.info(
             "gateway.routes_loaded",
             routes=len(mappings.routes),
@@ -80,6 +82,31 @@ class GatewayRuntime:
             generation=self.generation,
         )
         return table
+
+    def _warm(self, table: RoutingTable) -> None:
+        """Load the table's zeep clients in a worker thread (a WSDL parse takes tens of
+        milliseconds: not on the event loop, not in a request), then settle the heap again."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # installed outside a running gateway: nothing to protect
+            return
+        routes = table.mappings.routes
+
+        def warm() -> int:
+            loaded = table.client.warm(routes)
+            if loaded and self.settings.settle_heap:
+                settle_heap()
+            return loaded
+
+        def done(future: asyncio.Future[int]) -> None:
+            if future.cancelled():
+                return
+            if (error := future.exception()) is not None:
+                _log.error("gateway.upstreams_warm_failed", exc_info=error)
+            else:
+                _log.info("gateway.upstreams_warmed", zeep_clients=future.result())
+
+        loop.run_in_executor(None, warm).add_done_callback(done)
 
     async def openapi(self, request: web.Request) -> web.Response:
         """The OpenAPI 3.1 document of the routes currently served."""

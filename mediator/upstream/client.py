@@ -8,7 +8,7 @@ answer, so an unusable answer counts against the upstream like a lost connection
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +115,33 @@ class SoapClient:
             self._proxies[upstream.key] = bound
         return bound
 
+    def _writes_plain(self, route: Route) -> bool:
+        """Whether ``args`` of ``route`` are written without zeep (cached per route)."""
+        plain = self._plain.get(id(route))
+        if plain is None:
+            plain = self._plain[id(route)] = plain_input(route.operation)
+        return plain and route.input is not None
+
+    def needs_zeep(self, route: Route) -> bool:
+        """Whether building ``route``'s envelopes takes zeep (its WSDL parsed by zeep)."""
+        return route.request.body is None and not self._writes_plain(route)
+
+    def warm(self, routes: Iterable[Route]) -> int:
+        """Load the zeep client of every upstream whose routes need one, so that no request
+        waits for a WSDL parse (run it off the event loop). Returns how many were loaded;
+        one that fails to load is left for its first request to report."""
+        loaded = 0
+        for route in routes:
+            for call in [step.call for step in route.steps] if route.steps else [route]:
+                if call.upstream.key in self._proxies or not self.needs_zeep(call):
+                    continue
+                try:
+                    self._bound(call.upstream)
+                except ValueError:
+                    continue
+                loaded += 1
+        return loaded
+
     def build(self, route: Route, rendered: RenderedRequest) -> bytes:
         """The request envelope as bytes.
 
@@ -136,10 +163,8 @@ class SoapClient:
                 raise RenderError(
                     f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}"
                 ) from None
-        plain = self._plain.get(id(route))
-        if plain is None:
-            plain = self._plain[id(route)] = plain_input(route.operation)
-        if plain and route.input is not None:
+        if self._writes_plain(route):
+            assert route.input is not None
             body = serialize_args(route.input, rendered.args or {})
             if not rendered.header_xml:
                 return plain_envelope(upstream.soap_version, body)
