@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -84,29 +87,32 @@ class GatewayRuntime:
         return table
 
     def _warm(self, table: RoutingTable) -> None:
-        """Load the table's zeep clients in a worker thread (a WSDL parse takes tens of
-        milliseconds: not on the event loop, not in a request), then settle the heap again."""
+        """Load the table's zeep clients in a thread of their own (a WSDL parse takes tens
+        of milliseconds: not on the event loop, not in a request), then settle the heap
+        again. No thread is started when no route needs zeep."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # installed outside a running gateway: nothing to protect
             return
         routes = table.mappings.routes
+        if not table.client.cold_upstreams(routes):
+            return
 
-        def warm() -> int:
-            loaded = table.client.warm(routes)
-            if loaded and self.settings.settle_heap:
-                settle_heap()
-            return loaded
+        def report(log: Callable[..., Any], event: str, **fields: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(functools.partial(log, event, **fields))
 
-        def done(future: asyncio.Future[int]) -> None:
-            if future.cancelled():
-                return
-            if (error := future.exception()) is not None:
-                _log.error("gateway.upstreams_warm_failed", exc_info=error)
+        def warm() -> None:
+            try:
+                loaded = table.client.warm(routes)
+                if loaded and self.settings.settle_heap:
+                    settle_heap()
+            except Exception as exc:  # reported; the first request will say why again
+                report(_log.error, "gateway.upstreams_warm_failed", error=type(exc).__name__)
             else:
-                _log.info("gateway.upstreams_warmed", zeep_clients=future.result())
+                report(_log.info, "gateway.upstreams_warmed", zeep_clients=loaded)
 
-        loop.run_in_executor(None, warm).add_done_callback(done)
+        threading.Thread(target=warm, name="mediator-warm-upstreams", daemon=True).start()
 
     async def openapi(self, request: web.Request) -> web.Response:
         """The OpenAPI 3.1 document of the routes currently served."""

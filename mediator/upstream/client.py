@@ -126,20 +126,28 @@ class SoapClient:
         """Whether building ``route``'s envelopes takes zeep (its WSDL parsed by zeep)."""
         return route.request.body is None and not self._writes_plain(route)
 
+    def cold_upstreams(self, routes: Iterable[Route]) -> list[Upstream]:
+        """The upstreams of ``routes`` (and of their steps) whose requests zeep builds and
+        whose zeep client is not loaded yet."""
+        cold: dict[str, Upstream] = {}
+        for route in routes:
+            for call in [step.call for step in route.steps] if route.steps else [route]:
+                key = call.upstream.key
+                if key not in self._proxies and key not in cold and self.needs_zeep(call):
+                    cold[key] = call.upstream
+        return list(cold.values())
+
     def warm(self, routes: Iterable[Route]) -> int:
         """Load the zeep client of every upstream whose routes need one, so that no request
         waits for a WSDL parse (run it off the event loop). Returns how many were loaded;
         one that fails to load is left for its first request to report."""
         loaded = 0
-        for route in routes:
-            for call in [step.call for step in route.steps] if route.steps else [route]:
-                if call.upstream.key in self._proxies or not self.needs_zeep(call):
-                    continue
-                try:
-                    self._bound(call.upstream)
-                except ValueError:
-                    continue
-                loaded += 1
+        for upstream in self.cold_upstreams(routes):
+            try:
+                self._bound(upstream)
+            except ValueError:
+                continue
+            loaded += 1
         return loaded
 
     def build(self, route: Route, rendered: RenderedRequest) -> bytes:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
+from mediator.gateway import app as app_module
 from mediator.gateway.app import RUNTIME_KEY, create_app
 from mediator.gateway.settings import GatewaySettings
 from mediator.mapping.loader import load_mappings
@@ -50,3 +54,35 @@ async def test_nothing_is_loaded_ahead_without_the_setting(aiohttp_client: Any) 
     runtime = await _started(aiohttp_client, warm=False)
     await asyncio.sleep(0.2)
     assert runtime.table is not None and runtime.table.client._proxies == {}
+
+
+async def test_no_thread_when_no_route_needs_zeep(
+    aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain document/literal routes need no zeep client: no thread is started for them."""
+    started: list[str] = []
+
+    class Recording(threading.Thread):
+        def start(self) -> None:
+            started.append(self.name)
+            super().start()
+
+    monkeypatch.setattr(app_module.threading, "Thread", Recording)
+    registry = WsdlRegistry()
+    mappings = load_mappings(
+        [],
+        describe=registry.describe,
+        wsdl_dir=CORPUS,
+        zero_config=[CORPUS / "library_wrapped.wsdl"],
+        environ={},
+    )
+    routes = [r for r in mappings.routes if r.name != "LibraryService.Ping"]
+    app = create_app(
+        dataclasses.replace(mappings, routes=tuple(routes)),
+        registry=registry,
+        settings=GatewaySettings(warm_upstreams=True),
+    )
+    await aiohttp_client(TestServer(app))
+    assert started == []
+    assert app[RUNTIME_KEY].table is not None
+    assert app[RUNTIME_KEY].table.client._proxies == {}

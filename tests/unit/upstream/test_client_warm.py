@@ -58,10 +58,13 @@ def test_warm_loads_each_needed_client_once(routes: dict[str, Route]) -> None:
         for r in routes.values()
         if r.name.startswith("LibraryService.") and r.name != "LibraryService.Ping"
     ]
+    assert client.cold_upstreams(plain) == []
     assert client.warm(plain) == 0 and registry.asked == []
+    assert len(client.cold_upstreams(routes.values())) == 2
     assert client.warm(routes.values()) == 2  # the quotes port and the library port
     assert sorted(p.name for p in registry.asked) == [
         "library_wrapped.wsdl",
         "quotes_rpc_encoded.wsdl",
     ]
     assert client.warm(routes.values()) == 0
+    assert client.cold_upstreams(routes.values()) == []
