@@ -32,20 +32,14 @@ from lxml import etree
 from markupsafe import escape
 
 from mediator.mapping.templating import escaped_source
+from mediator.xmlparser import hardened_parser
 
 __all__ = ["proves_well_formed"]
 
 _HOLE = "\ue000"  # private use: never part of an XML name
 _BLOCK = "<_/>"
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    collect_ids=False,
-)
+_PARSER = hardened_parser()
 
 _PROVED: weakref.WeakKeyDictionary[Template, tuple[Mapping[str, str], str, bool]] = (
     weakref.WeakKeyDictionary()

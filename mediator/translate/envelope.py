@@ -10,6 +10,7 @@ from lxml import etree
 from mediator.errors import UpstreamProtocolError
 from mediator.translate.fault import parse_fault
 from mediator.translate.xmlsafe import XMLLimits, XMLRejected, parse_xml
+from mediator.xmlparser import hardened_parser
 
 __all__ = [
     "SOAP11_ENV",
@@ -89,14 +90,7 @@ def read_envelope(
     return Envelope(version, header, body)
 
 
-_WELL_FORMED = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    collect_ids=False,
-)
+_WELL_FORMED = hardened_parser()
 
 
 # UTF-8 bytes of the characters XML 1.0 cannot carry: the C0 controls but tab, LF and CR

@@ -24,6 +24,8 @@ from typing import Any, cast
 
 from lxml import etree
 
+from mediator.xmlparser import hardened_parser
+
 __all__ = ["DEFAULT_LIMITS", "XMLLimits", "XMLRejected", "parse_xml", "xml_safe_text"]
 
 
@@ -61,15 +63,7 @@ class _RefuseExternal(etree.Resolver):
 
 
 def _parser() -> etree.XMLParser:
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        collect_ids=False,
-        remove_blank_text=False,
-    )
+    parser = hardened_parser()
     parser.resolvers.add(_RefuseExternal())
     return parser
 
