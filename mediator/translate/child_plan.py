@@ -37,13 +37,8 @@ Reader = Callable[[etree._Element, int], Any]
 
 
 def _string_reader(nils: bool) -> Reader:
-    if not nils:
-        return lambda element, depth: (
-            text_content(element) if len(element) else (element.text or "")
-        )
-
     def read(element: etree._Element, depth: int) -> Any:
-        if element.get(_NIL) in _NIL_VALUES:
+        if nils and element.get(_NIL) in _NIL_VALUES:
             return None
         return text_content(element) if len(element) else (element.text or "")
 
