@@ -35,6 +35,9 @@ __all__ = ["MIN_RECORDS", "ColumnList", "column_list"]
 MIN_RECORDS: Final = 32
 """Shorter lists are read element by element: below this the XPath set-up costs more."""
 
+_MAX_ORDERS: Final = 8
+"""Field orders whose compiled columns are kept per list (one, normally)."""
+
 _SCALAR_KINDS: Final = frozenset(CONVERTERS)
 
 ColumnConverter = Callable[[list[str]], list[Any]]
@@ -177,6 +180,8 @@ class ColumnList:
                     smart_strings=False,
                 )
                 built.append((name, xpath, convert))
+            if len(self._orders) >= _MAX_ORDERS:  # an upstream that keeps changing its order
+                self._orders.clear()
             columns = self._orders[order] = tuple(built)
         return columns
 

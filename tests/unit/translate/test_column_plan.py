@@ -16,7 +16,7 @@ from mediator.errors import ExtractError
 from mediator.mapping.issues import IssueSink
 from mediator.mapping.model import ResponseSpec
 from mediator.mapping.response_plan import compile_response
-from mediator.translate import column_plan
+from mediator.translate import child_plan, column_plan
 from mediator.translate.envelope import SOAP11_ENV, read_envelope
 from mediator.translate.response import extract_response
 
@@ -59,6 +59,10 @@ def _spec(fields: dict[str, Any] = FIELDS) -> ResponseSpec:
 
 
 def _row(i: int, **override: str) -> str:
+    return "<Row>" + "".join(_children(i, **override).values()) + "</Row>"
+
+
+def _children(i: int, **override: str) -> dict[str, str]:
     parts = {
         "Id": f"<Id>{i}</Id>",
         "Amount": f"<Amount>{i}.{i % 10}0</Amount>",
@@ -70,7 +74,7 @@ def _row(i: int, **override: str) -> str:
         "Code": f'<x:Code xmlns:x="urn:other">C{i}</x:Code>',
     }
     parts.update(override)
-    return "<Row>" + "".join(parts.values()) + "</Row>"
+    return parts
 
 
 def _document(rows: list[str]) -> Any:
@@ -260,3 +264,23 @@ def test_random_record_lists_agree_with_the_generic_walk(seed: int) -> None:
     except ExtractError as exc:
         generic = ("error", str(exc))
     assert fast == generic
+
+
+def test_compiled_orders_are_bounded() -> None:
+    """An upstream that sends its fields in ever new orders cannot grow the cache of
+    compiled columns without bound; every order is still read right."""
+    spec = _spec()
+    plan = child_plan.plan_for(spec.fields)
+    assert plan is not None
+    (column,) = plan._columns  # the list the plan reads, with its cache
+    rng = random.Random(3)  # noqa: S311 - reproducible test data, not secrets
+    seen = 0
+    for _ in range(40):
+        tags = list(_children(0))
+        rng.shuffle(tags)
+        rows = ["<Row>" + "".join(_children(i)[tag] for tag in tags) + "</Row>" for i in range(N)]
+        body = _document(rows)
+        assert extract_response(spec, body) == extract_response(spec, body, trace=[])
+        seen = max(seen, len(column._orders))
+        assert len(column._orders) <= column_plan._MAX_ORDERS
+    assert seen == column_plan._MAX_ORDERS  # the cache filled up and was reset
