@@ -75,7 +75,9 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        # One write per line (message and newline together): with several workers on one
+        # unbuffered stdout (PYTHONUNBUFFERED), separate writes would interleave lines.
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
 

@@ -1,8 +1,14 @@
-"""Logging: secrets are redacted from every event, at any depth."""
+"""Logging: secrets are redacted from every event, at any depth; one write per line."""
 
 from __future__ import annotations
 
-from mediator.log import REDACTED, redact_secrets
+import json
+import sys
+
+import pytest
+import structlog
+
+from mediator.log import REDACTED, configure_logging, redact_secrets
 
 
 def test_secret_keys_are_redacted_at_any_depth() -> None:
@@ -26,3 +32,36 @@ def test_secret_keys_are_redacted_at_any_depth() -> None:
         "X-Api-Key": REDACTED,
         "user": "ada",
     }
+
+
+class _Writes:
+    """A stand-in for stdout that keeps every write() call apart."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_each_line_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log line and its newline go out in one write: several worker processes share one
+    stdout, and with PYTHONUNBUFFERED each write is a system call of its own, so a line
+    written in two parts can be split by another worker's line."""
+    out = _Writes()
+    monkeypatch.setattr(sys, "stdout", out)
+    try:
+        configure_logging(level="info", json=True)
+        structlog.get_logger("test").info("gateway.started", pid=1)
+    finally:
+        structlog.reset_defaults()
+    assert len(out.calls) == 1
+    line = out.calls[0]
+    assert line.endswith("\n") and json.loads(line)["event"] == "gateway.started"
