@@ -11,6 +11,7 @@ walking the value in Python.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from decimal import Decimal
@@ -137,23 +138,21 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
     return value
 
 
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _nesting_bound(text: str) -> int:
-    """Upper bound of bracket nesting, ignoring strings: cheap guard before recursion."""
-    depth = best = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in "]}":
-            depth -= 1
-    return best
+    """Upper bound of bracket nesting, ignoring strings: cheap guard before recursion.
+
+    Strings are removed and everything but brackets dropped by two regexes, and the running
+    depth is summed and maximised by ``itertools`` (all in C). After an unterminated string
+    nothing counts, as a scan that tracked being inside a string would see it.
+    """
+    outside = _JSON_STRING.sub("", text)
+    unterminated = outside.find('"')
+    if unterminated >= 0:
+        outside = outside[:unterminated]
+    steps = map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", outside))
+    return max(0, max(itertools.accumulate(steps), default=0))

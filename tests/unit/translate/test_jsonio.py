@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import random
 import time
 from decimal import Decimal
 
 import pytest
 
 from mediator.errors import ClientError
+from mediator.translate import jsonio
 from mediator.translate.jsonio import dumps, json_xml_safe, loads_strict, plain_json
 
 
@@ -236,3 +239,44 @@ def test_json_xml_safe_flags_exactly_what_xml_cannot_carry(char):
     flagged = char not in "\t\n\r\x7f"
     assert json_xml_safe(plain_json([f"a{char}b"])) is not flagged
     assert json_xml_safe(plain_json({f"a{char}b": 1})) is not flagged
+
+
+def _nesting_by_scan(text: str) -> int:
+    """The reference: one character at a time, tracking strings and escapes."""
+    depth = best = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+_PIECES = ['"', "\\", '\\"', "[", "]", "{", "}", "a", " ", "\n", ":", ",", '""', "\\\\"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_nesting_bound_agrees_with_a_character_scan(seed: int) -> None:
+    """The regex-based bound equals a character-by-character scan on any text, valid JSON
+    or not (unterminated strings, stray escapes and brackets included)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    for _ in range(300):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randrange(60)))
+        assert jsonio._nesting_bound(text) == _nesting_by_scan(text), text
+
+
+def test_nesting_bound_of_a_large_body() -> None:
+    """A megabyte of objects, with brackets inside strings, gets the scan's answer."""
+    body = json.dumps({"items": [{"s": "x" * 50, "t": ["[", "{"]} for _ in range(15000)]})
+    assert jsonio._nesting_bound(body) == _nesting_by_scan(body) == 4
