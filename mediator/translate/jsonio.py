@@ -138,7 +138,9 @@ def loads_strict(data: bytes, *, max_depth: int = _MAX_DEPTH) -> Any:
     return value
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string, or an unterminated one up to the end. Possessive: no backtracking, so a megabyte
+# of escaped quotes without a closing one costs one linear pass, not one per quote.
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
@@ -147,12 +149,9 @@ def _nesting_bound(text: str) -> int:
     """Upper bound of bracket nesting, ignoring strings: cheap guard before recursion.
 
     Strings are removed and everything but brackets dropped by two regexes, and the running
-    depth is summed and maximised by ``itertools`` (all in C). After an unterminated string
-    nothing counts, as a scan that tracked being inside a string would see it.
+    depth is summed and maximised by ``itertools`` (all in C). An unterminated string runs to
+    the end, so nothing after it counts, as a scan that tracked strings would see it.
     """
     outside = _JSON_STRING.sub("", text)
-    unterminated = outside.find('"')
-    if unterminated >= 0:
-        outside = outside[:unterminated]
     steps = map(_BRACKET_STEP.__getitem__, _NOT_BRACKET.sub("", outside))
     return max(0, max(itertools.accumulate(steps), default=0))

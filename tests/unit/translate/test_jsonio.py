@@ -276,6 +276,21 @@ def test_nesting_bound_agrees_with_a_character_scan(seed: int) -> None:
         assert jsonio._nesting_bound(text) == _nesting_by_scan(text), text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 40 + '"' + '\\"' * 5000,  # unterminated, escaped quotes to the end
+        "[" * 40 + '"' + "\\\\" * 5000 + "\\",  # escaped backslashes, a lone one last
+        "[" * 40 + '"ab' * 5000,  # quotes that each close the previous string
+    ],
+    ids=["escaped-quotes", "escaped-backslashes", "many-strings"],
+)
+def test_nesting_bound_of_adversarial_strings(text: str) -> None:
+    """Texts built to make a backtracking string pattern retry from every quote get the
+    scan's answer (the pattern is possessive: one pass)."""
+    assert jsonio._nesting_bound(text) == _nesting_by_scan(text)
+
+
 def test_nesting_bound_of_a_large_body() -> None:
     """A megabyte of objects, with brackets inside strings, gets the scan's answer."""
     body = json.dumps({"items": [{"s": "x" * 50, "t": ["[", "{"]} for _ in range(15000)]})
