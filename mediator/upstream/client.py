@@ -159,35 +159,14 @@ class SoapClient:
         """
         upstream = route.upstream
         if rendered.body_xml is not None:
-            try:
-                return build_envelope(
-                    upstream.soap_version,
-                    rendered.body_xml,
-                    header_xml=rendered.header_xml,
-                    namespaces=route.namespaces,
-                    well_formed=rendered.well_formed,
-                )
-            except XMLRejected as exc:
-                raise RenderError(
-                    f"{route.file}:{route.line}: rendered body is not well-formed XML: {exc}"
-                ) from None
+            return _wrapped(route, rendered.body_xml, rendered, "body")
         if self._writes_plain(route):
             assert route.input is not None
             body = serialize_args(route.input, rendered.args or {})
             if not rendered.header_xml:
                 return plain_envelope(upstream.soap_version, body)
-            try:  # the serializer's body is well-formed: the header decides
-                return build_envelope(
-                    upstream.soap_version,
-                    body,
-                    header_xml=rendered.header_xml,
-                    namespaces=route.namespaces,
-                    well_formed=rendered.well_formed,
-                )
-            except XMLRejected as exc:
-                raise RenderError(
-                    f"{route.file}:{route.line}: rendered soap_header is not well-formed XML: {exc}"
-                ) from None
+            # The serializer's body is well-formed: only the header can be at fault.
+            return _wrapped(route, body, rendered, "soap_header")
         client, proxy = self._bound(upstream)
         import zeep.exceptions  # loaded with the client; warm start-ups need no zeep
 
@@ -276,6 +255,26 @@ class SoapClient:
         )
         elapsed = time.perf_counter() - started
         return SoapCall(parsed, response.status, envelope, response.body, elapsed)
+
+
+def _wrapped(route: Route, body_xml: str, rendered: RenderedRequest, part: str) -> bytes:
+    """``body_xml`` and the rendered header in the route's envelope.
+
+    Raises:
+        RenderError: the rendered ``part`` (body or soap_header) is not well-formed XML.
+    """
+    try:
+        return build_envelope(
+            route.upstream.soap_version,
+            body_xml,
+            header_xml=rendered.header_xml,
+            namespaces=route.namespaces,
+            well_formed=rendered.well_formed,
+        )
+    except XMLRejected as exc:
+        raise RenderError(
+            f"{route.file}:{route.line}: rendered {part} is not well-formed XML: {exc}"
+        ) from None
 
 
 def _read_response(upstream: Upstream, response: TransportResponse) -> Envelope:

@@ -44,6 +44,7 @@ from mediator.mapping.service_info import (
 )
 from mediator.upstream.wsdl import WELL_KNOWN_SCHEMAS
 from mediator.upstream.wsdl_cache import SourceRecorder
+from mediator.xmlparser import hardened_parser
 
 __all__ = ["LocalOnlyTransport", "describe_client", "load_client"]
 
@@ -61,12 +62,6 @@ _SCALARS: tuple[tuple[type, ScalarKind], ...] = (
     (xsd_builtins.Time, "time"),
     (xsd_builtins.Base64Binary, "base64"),
 )
-
-
-def _safe_parser() -> etree.XMLParser:
-    """A parser for schema files: no entities, no DTD, no network (one per use: lxml parsers
-    are not thread-safe)."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 class LocalOnlyTransport(zeep.Transport):
@@ -154,7 +149,7 @@ class _Facets:
         visited.add(path)
         try:
             root = etree.fromstring(
-                self._recorder.read(path), parser=_safe_parser(), base_url=str(path)
+                self._recorder.read(path), parser=hardened_parser(), base_url=str(path)
             )
         except (OSError, etree.XMLSyntaxError):
             return
