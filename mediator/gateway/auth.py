@@ -43,6 +43,7 @@ from mediator.mapping.security_file import (
     SecurityConfig,
     effective_auth,
 )
+from mediator.translate.context import build_context
 
 __all__ = [
     "IDENTITY_KEY",
@@ -56,6 +57,7 @@ __all__ = [
     "JwksKeys",
     "authorize",
     "client_context",
+    "request_context",
     "server_ssl_context",
 ]
 
@@ -106,6 +108,25 @@ def client_context(request: web.Request) -> dict[str, Any] | None:
     """The ``client`` template variable of an authenticated request (``None`` otherwise)."""
     identity = request.get(IDENTITY_KEY)
     return {"client": identity.template_value()} if identity is not None else None
+
+
+def request_context(
+    request: web.Request, route: Route, path_params: Mapping[str, str], body: Any
+) -> dict[str, Any]:
+    """What ``route``'s templates see for ``request``: path parameters, query, JSON body,
+    headers, and ``client`` when the request is authenticated.
+
+    Raises:
+        ClientError: a missing required parameter or a value of the wrong type.
+    """
+    return build_context(
+        route,
+        path=path_params,
+        query=request.query,
+        body=body,
+        headers=request.headers,
+        extra=client_context(request),
+    )
 
 
 class AuthError(Exception):

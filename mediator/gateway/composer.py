@@ -30,7 +30,7 @@ import orjson
 from aiohttp import web
 
 from mediator.errors import MediatorError, UpstreamTimeout
-from mediator.gateway.auth import client_context
+from mediator.gateway.auth import request_context
 from mediator.gateway.handler import RouteHandler, read_json_body
 from mediator.gateway.middlewares import problem_middleware
 from mediator.gateway.observe import WATCH_KEY
@@ -45,7 +45,6 @@ from mediator.gateway.traces import (
 from mediator.log import get_logger
 from mediator.mapping.model import Route, Step
 from mediator.translate.compose import compose_response, fan_out_items, step_context
-from mediator.translate.context import build_context
 from mediator.translate.envelope import read_envelope
 from mediator.translate.jsonio import dumps
 from mediator.translate.request import render_request
@@ -288,14 +287,7 @@ class ComposedRouteHandler(RouteHandler):
         watch = request.get(WATCH_KEY)
         body = await read_json_body(request, timeout=self._body_timeout)
         state.json_request = body
-        context = build_context(
-            route,
-            path=path_params,
-            query=request.query,
-            body=body,
-            headers=request.headers,
-            extra=client_context(request),  # `client`: the authenticated identity
-        )
+        context = request_context(request, route, path_params, body)
         send: Send | None = None
         if watch is not None:
             client, observed = self._client, watch

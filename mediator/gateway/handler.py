@@ -9,13 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from mediator.errors import ClientError
-from mediator.gateway.auth import client_context
+from mediator.gateway.auth import request_context
 from mediator.gateway.jobs_api import JOBS_KEY
 from mediator.gateway.limits import DEFAULT_LIMITS, LIMITS_KEY, check_json
 from mediator.gateway.observe import WATCH_KEY, stage
 from mediator.gateway.state import request_state
 from mediator.mapping.model import Route
-from mediator.translate.context import build_context
 from mediator.translate.jsonio import dumps, loads_strict
 from mediator.translate.request import render_request
 from mediator.translate.response import extract_response
@@ -84,14 +83,7 @@ class RouteHandler:
                 return await jobs.submit(request, route, client, path_params, body)
         started = time.perf_counter()
         with stage(watch, "render", route):
-            context = build_context(
-                route,
-                path=path_params,
-                query=request.query,
-                body=body,
-                headers=request.headers,
-                extra=client_context(request),  # `client`: the authenticated identity
-            )
+            context = request_context(request, route, path_params, body)
             rendered = render_request(route, context)
             envelope = client.build(route, rendered)
         rendered_at = time.perf_counter()

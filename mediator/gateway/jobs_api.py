@@ -28,7 +28,13 @@ import aiohttp
 from aiohttp import web
 
 from mediator.errors import ClientError
-from mediator.gateway.auth import IDENTITY_KEY, AuthError, Identity, client_context
+from mediator.gateway.auth import (
+    IDENTITY_KEY,
+    AuthError,
+    Identity,
+    client_context,
+    request_context,
+)
 from mediator.gateway.metrics import (
     record_job_callback,
     record_job_finished,
@@ -44,7 +50,6 @@ from mediator.jobs.settings import JobSettings
 from mediator.jobs.store import JobStoreError
 from mediator.log import get_logger
 from mediator.mapping.model import Route
-from mediator.translate.context import build_context
 from mediator.translate.jsonio import dumps
 from mediator.translate.request import render_request
 from mediator.upstream.client import SoapClient
@@ -257,16 +262,9 @@ class JobsApi:
             ClientError: the request is invalid (400), as it would be synchronously.
         """
         state = request_state(request)
-        extra = client_context(request)  # `client`: the authenticated identity, if any
-        context = build_context(
-            route,
-            path=path_params,
-            query=request.query,
-            body=body,
-            headers=request.headers,
-            extra=extra,
-        )
+        context = request_context(request, route, path_params, body)
         client.build(route, render_request(route, context))
+        extra = client_context(request)  # `client`: kept with the job for its run
         query = {
             spec.name: request.query[spec.name]
             for spec in route.params
