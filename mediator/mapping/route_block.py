@@ -33,7 +33,7 @@ from mediator.mapping.resilience import compile_route_policy
 from mediator.mapping.response_plan import Naming, compile_response
 from mediator.mapping.route_security import compile_rate_limits, compile_route_auth
 from mediator.mapping.secrets import clear_secret_issues
-from mediator.mapping.service_block import read_number
+from mediator.mapping.service_block import port_operation, read_number
 from mediator.mapping.service_info import OperationInfo
 from mediator.mapping.steps import PendingSteps, composed_route
 from mediator.mapping.templating import compile_expression
@@ -107,20 +107,9 @@ class RouteLoader:
             return None
         if "steps" in raw:
             return self._load_composed(raw, path, method, url)
-        op_name = raw.get("operation")
-        operations = self.upstream.port.operations
-        if not isinstance(op_name, str):
-            self.sink.at_key(
-                path, f"missing key operation; expected one of: {', '.join(operations)}"
-            )
-            return None
-        operation = operations.get(op_name)
+        port = self.upstream.port
+        operation = port_operation(raw, port, self.sink, path, where=f"port {port.name}")
         if operation is None:
-            self.sink.at_value(
-                (*path, "operation"),
-                f"no operation {op_name!r} in port {self.upstream.port.name}; expected one of: "
-                f"{', '.join(operations)}",
-            )
             return None
         params = self._load_params(raw.get("params"), url, (*path, "params"))
         headers = self._load_headers(raw.get("headers"), (*path, "headers"))

@@ -18,7 +18,7 @@ from mediator.mapping.issues import IssueSink
 from mediator.mapping.keys import SERVICE_KEYS, unknown_keys
 from mediator.mapping.model import Upstream
 from mediator.mapping.resilience import compile_upstream_policy
-from mediator.mapping.service_info import DescribeWsdl, WsdlInfo
+from mediator.mapping.service_info import DescribeWsdl, OperationInfo, PortInfo, WsdlInfo
 from mediator.mapping.values import interpolate, parse_duration, parse_size
 from mediator.mapping.yamlsource import KeyPath
 
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ServiceBlock",
     "load_service",
+    "port_operation",
     "read_number",
     "read_string",
 ]
@@ -59,6 +60,25 @@ def read_string(
             f"${{{exc.args[0]}:-default}})",
         )
         return None
+
+
+def port_operation(
+    raw: Mapping[str, Any], port: PortInfo, sink: IssueSink, path: KeyPath, *, where: str
+) -> OperationInfo | None:
+    """The operation of ``port`` that ``raw["operation"]`` names, or ``None`` after an
+    issue listing the port's operations (``where`` names the port in it)."""
+    operations = port.operations
+    name = raw.get("operation")
+    if not isinstance(name, str):
+        sink.at_key(path, f"missing key operation; expected one of: {', '.join(operations)}")
+        return None
+    operation = operations.get(name)
+    if operation is None:
+        sink.at_value(
+            (*path, "operation"),
+            f"no operation {name!r} in {where}; expected one of: {', '.join(operations)}",
+        )
+    return operation
 
 
 def read_number(

@@ -41,6 +41,7 @@ from mediator.mapping.model import (
 from mediator.mapping.references import CONTEXT_NAMES, RouteVariables, template_reference_issues
 from mediator.mapping.resilience import compile_route_policy
 from mediator.mapping.response_plan import Naming, compile_response
+from mediator.mapping.service_block import port_operation
 from mediator.mapping.service_info import OperationInfo
 from mediator.mapping.templating import XML_ENV, compile_expression
 from mediator.mapping.yamlsource import KeyPath
@@ -296,7 +297,9 @@ class _Composer:
         target = self._service(raw, path)
         if target is None:
             return None
-        operation = self._operation(raw, target, path)
+        port = target.upstream.port
+        where = f"service {target.name} (port {port.name})"
+        operation = port_operation(raw, port, self.sink, path, where=where)
         if operation is None:
             return None
         route, scope = self.route, self.scope
@@ -391,25 +394,6 @@ class _Composer:
             self.sink.at_value((*path, "service"), found)
             return None
         return found
-
-    def _operation(
-        self, raw: Mapping[str, Any], target: FileScope, path: KeyPath
-    ) -> OperationInfo | None:
-        operations = target.upstream.port.operations
-        name = raw.get("operation")
-        if not isinstance(name, str):
-            self.sink.at_key(
-                path, f"missing key operation; expected one of: {', '.join(operations)}"
-            )
-            return None
-        operation = operations.get(name)
-        if operation is None:
-            self.sink.at_value(
-                (*path, "operation"),
-                f"no operation {name!r} in service {target.name} "
-                f"(port {target.upstream.port.name}); expected one of: {', '.join(operations)}",
-            )
-        return operation
 
     def _item_name(self, raw: Mapping[str, Any], path: KeyPath) -> str:
         item = raw.get("as", "item")
