@@ -34,8 +34,8 @@ class GatewaySettings:
     """After each load, exempt the loaded objects from garbage collection (``mediator
     serve`` sets it; see :mod:`mediator.gateway.process`)."""
     warm_upstreams: bool = False
-    """After each load, load the zeep clients that routes need in a worker thread, so no
-    request waits for a WSDL parse (``mediator serve`` sets it)."""
+    """After each load, load the zeep clients that routes need in a thread of their own, so
+    no request waits for a WSDL parse (``mediator serve`` sets it)."""
     otel: bool = False
     """Trace requests with OpenTelemetry (the ``otel`` extra), using the global provider."""
     explain: int = 0
