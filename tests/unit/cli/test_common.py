@@ -11,9 +11,7 @@ import pytest
 
 from mediator.cli.common import add_mapping_arguments, load, wsdl_cache
 from mediator.errors import MappingError
-from mediator.upstream import zeep_wsdl
 from mediator.upstream.wsdl import WsdlRegistry
-from mediator.upstream.wsdl_cache import SourceRecorder
 from tests.conftest import MAPPINGS_DIR, WSDL_DIR
 
 
@@ -30,20 +28,6 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(MAPPINGS_DIR, root / "mappings")
     shutil.copytree(WSDL_DIR, root / "wsdl")
     return root
-
-
-@pytest.fixture
-def zeep_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every WSDL zeep is asked to parse."""
-    calls: list[Path] = []
-    real = zeep_wsdl.load_client
-
-    def counting(path: Path, recorder: SourceRecorder) -> Any:
-        calls.append(path)
-        return real(path, recorder)
-
-    monkeypatch.setattr(zeep_wsdl, "load_client", counting)
-    return calls
 
 
 def test_a_warm_load_parses_no_wsdl(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mediator.mapping.service_info import TypeInfo, WsdlInfo
-from mediator.upstream import wsdl_cache, zeep_wsdl
+from mediator.upstream import wsdl_cache
 from mediator.upstream.wsdl import WsdlRegistry
 from mediator.upstream.wsdl_cache import SourceRecorder, WsdlCache, default_cache_dir
 from mediator.upstream.wsdl_json import decode_info, encode_info
@@ -24,20 +24,6 @@ from tests.conftest import REPO, WSDL_DIR
 
 CORPUS = REPO / "tests" / "wsdl" / "corpus"
 CORPUS_WSDLS = [*sorted(CORPUS.glob("*.wsdl")), WSDL_DIR / "orders.wsdl"]
-
-
-@pytest.fixture
-def zeep_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every WSDL zeep is asked to parse, in order."""
-    calls: list[Path] = []
-    real = zeep_wsdl.load_client
-
-    def counting(path: Path, recorder: SourceRecorder) -> Any:
-        calls.append(path)
-        return real(path, recorder)
-
-    monkeypatch.setattr(zeep_wsdl, "load_client", counting)
-    return calls
 
 
 @pytest.fixture
