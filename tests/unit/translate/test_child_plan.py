@@ -12,15 +12,12 @@ from typing import Any
 import pytest
 
 from mediator.errors import ExtractError
-from mediator.mapping.issues import IssueSink
 from mediator.mapping.model import ResponseSpec
-from mediator.mapping.response_plan import compile_response
 from mediator.translate import child_plan
-from mediator.translate.envelope import SOAP11_ENV, read_envelope
 from mediator.translate.response import extract_response
+from tests.unit.translate.fields import body_of, spec_of
 
 NS = "urn:test:plan"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 FIELDS: dict[str, Any] = {
     "id": {"xpath": "t:Id", "type": "integer"},
@@ -47,26 +44,11 @@ FIELDS: dict[str, Any] = {
 
 
 def _spec(fields: dict[str, Any] = FIELDS) -> ResponseSpec:
-    sink = IssueSink("plan.yaml")
-    spec = compile_response(
-        {"root": "t:R", "fields": fields},
-        None,
-        {"t": NS},
-        sink,
-        ("response",),
-        naming="camel",
-        absent="omit",
-    )
-    assert sink.issues == [] and spec is not None
-    return spec
+    return spec_of(fields, {"t": NS})
 
 
 def _body(content: str) -> Any:
-    data = (
-        f'<soap:Envelope xmlns:soap="{SOAP11_ENV}" xmlns:xsi="{XSI}"><soap:Body>'
-        f'<R xmlns="{NS}">{content}</R></soap:Body></soap:Envelope>'
-    )
-    return read_envelope(data.encode(), expected_version="1.1").body
+    return body_of(content, NS)
 
 
 DOCUMENTS = {

@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 
 from mediator.errors import ExtractError
-from mediator.mapping.issues import IssueSink
 from mediator.mapping.model import ResponseSpec
-from mediator.mapping.response_plan import compile_response
 from mediator.translate import child_plan, column_plan
-from mediator.translate.envelope import SOAP11_ENV, read_envelope
 from mediator.translate.response import extract_response
+from tests.unit.translate.fields import XSI, body_of, spec_of
 
 NS = "urn:test:columns"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 N = column_plan.MIN_RECORDS + 3
 
 FIELDS: dict[str, Any] = {
@@ -44,18 +41,7 @@ FIELDS: dict[str, Any] = {
 
 
 def _spec(fields: dict[str, Any] = FIELDS) -> ResponseSpec:
-    sink = IssueSink("columns.yaml")
-    spec = compile_response(
-        {"root": "t:R", "fields": fields},
-        None,
-        {"t": NS, "x": "urn:other"},
-        sink,
-        ("response",),
-        naming="camel",
-        absent="omit",
-    )
-    assert sink.issues == [] and spec is not None
-    return spec
+    return spec_of(fields, {"t": NS, "x": "urn:other"})
 
 
 def _row(i: int, **override: str) -> str:
@@ -78,12 +64,7 @@ def _children(i: int, **override: str) -> dict[str, str]:
 
 
 def _document(rows: list[str]) -> Any:
-    content = f"<Total>{len(rows)}</Total>" + "\n  ".join(rows)
-    data = (
-        f'<soap:Envelope xmlns:soap="{SOAP11_ENV}" xmlns:xsi="{XSI}"><soap:Body>'
-        f'<R xmlns="{NS}">{content}</R></soap:Body></soap:Envelope>'
-    )
-    return read_envelope(data.encode(), expected_version="1.1").body
+    return body_of(f"<Total>{len(rows)}</Total>" + "\n  ".join(rows), NS)
 
 
 def _rows(change: int | None = None, **override: str) -> list[str]:
